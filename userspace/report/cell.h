@@ -1,0 +1,78 @@
+#pragma once
+// The report model: what one cell of a run asks for (CellSpec) and what it found (CellResult).
+// Every part of copyscope writes into these; report.cpp turns them into JSON.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace copyscope {
+
+enum class Strategy { two_copy, per_field, one_copy, zero_copy };
+enum class Transport { veth, loopback };
+enum class Role { sender, receiver };
+
+std::string_view to_string(Strategy s);
+std::string_view to_string(Transport t);
+std::string_view to_string(Role r);
+std::optional<Strategy> strategy_from_string(std::string_view name);
+std::optional<Transport> transport_from_string(std::string_view name);
+inline constexpr Strategy all_strategies[] = {Strategy::two_copy, Strategy::per_field,
+                                              Strategy::one_copy, Strategy::zero_copy};
+
+struct CellSpec {
+    Strategy strategy = Strategy::one_copy;
+    Transport transport = Transport::veth;
+    uint64_t message_size = 65536;
+    unsigned threads = 1;
+    double duration_seconds = 0; // > 0: each connection sends for this long
+    uint64_t bytes = 0;          // > 0: the cell sends at least this many bytes, whole messages
+    bool verify_payload = false;
+};
+
+// What the application did and saw, counted by the runner itself.
+struct AppCounts {
+    uint64_t bytes_sent = 0;
+    uint64_t bytes_received = 0;
+    uint64_t messages_sent = 0;
+    uint64_t send_calls = 0;       // send()/sendmsg() calls that moved bytes
+    uint64_t user_copy_bytes = 0;  // two-copy staging memcpy
+    uint64_t payload_errors = 0;   // bytes that differed from the pattern (verify_payload)
+};
+
+// MSG_ZEROCOPY notifications read from the error queue (zero-copy cells only).
+struct ZerocopyStats {
+    uint64_t sends = 0;              // sendmsg(MSG_ZEROCOPY) calls that moved bytes (ids used)
+    uint64_t completions = 0;        // sends covered by completion ranges
+    uint64_t completions_copied = 0; // of those, in ranges flagged SO_EE_CODE_ZEROCOPY_COPIED
+    uint64_t notifications = 0;      // error-queue messages read (ranges coalesce sends)
+    uint64_t enobufs = 0;            // sendmsg returned ENOBUFS and was retried
+    uint64_t missing = 0;            // sends whose completion never arrived
+};
+
+struct Check {
+    std::string name;
+    bool passed = false;
+    std::string detail; // the numbers behind the verdict, in words
+};
+
+struct CellResult {
+    CellSpec spec;
+    double seconds = 0; // wall time from first send to last byte received
+    AppCounts app;
+    std::optional<ZerocopyStats> zerocopy;
+    std::vector<Check> checks;
+    std::string error;       // non-empty: the cell failed and says why
+    nlohmann::json ledger;   // copy ledger (tracer); null when not traced
+    nlohmann::json counters; // perf counters; null when not measured
+
+    double gbits_per_second() const;
+    double messages_per_second() const;
+    double microseconds_per_message() const;
+    bool passed() const; // no error and every check passed
+};
+
+} // namespace copyscope
