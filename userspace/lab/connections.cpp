@@ -1,0 +1,68 @@
+#include "lab/connections.h"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "common/errors.h"
+
+namespace copyscope {
+
+namespace {
+
+UniqueFd tcp_socket() {
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) throw RunError(errno_message("socket", errno));
+    return fd;
+}
+
+void set_timeouts(int fd, int seconds) {
+    timeval tv{seconds, 0};
+    if (::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0 ||
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0)
+        throw RunError(errno_message("setsockopt(SO_SNDTIMEO/SO_RCVTIMEO)", errno));
+}
+
+} // namespace
+
+std::vector<Connection> open_connections(const Lab& lab, unsigned count, int timeout_seconds) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, lab.receiver_address().c_str(), &addr.sin_addr) != 1)
+        throw RunError("lab: bad receiver address " + lab.receiver_address());
+
+    UniqueFd listener;
+    {
+        NetnsGuard in(lab.receiver_ns());
+        listener = tcp_socket();
+        if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+            throw RunError(errno_message("bind " + lab.receiver_address(), errno));
+        if (::listen(listener.get(), int(count)) != 0)
+            throw RunError(errno_message("listen", errno));
+        socklen_t len = sizeof addr;
+        if (::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+            throw RunError(errno_message("getsockname", errno));
+        set_timeouts(listener.get(), timeout_seconds); // bounds accept()
+    }
+
+    std::vector<Connection> connections;
+    connections.reserve(count);
+    for (unsigned i = 0; i < count; ++i) {
+        Connection c;
+        {
+            NetnsGuard in(lab.sender_ns());
+            c.sender = tcp_socket();
+        }
+        set_timeouts(c.sender.get(), timeout_seconds);
+        if (::connect(c.sender.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+            throw RunError(errno_message("connect to " + lab.receiver_address(), errno));
+        c.receiver = UniqueFd(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (!c.receiver) throw RunError(errno_message("accept", errno));
+        set_timeouts(c.receiver.get(), timeout_seconds);
+        connections.push_back(std::move(c));
+    }
+    return connections;
+}
+
+} // namespace copyscope

@@ -1,0 +1,149 @@
+// copyscope: the command-line entry point. Parses, validates (exit 2 on bad input, before
+// anything starts), runs the plan cell by cell, writes the report atomically.
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "cli/cli.h"
+#include "common/capabilities.h"
+#include "common/errors.h"
+#include "report/report.h"
+#include "report/summary.h"
+#include "runner/runner.h"
+
+using namespace copyscope;
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+std::atomic<int> g_signal{0};
+
+extern "C" void on_signal(int sig) {
+    g_signal.store(sig);
+    g_stop.store(true);
+    std::signal(sig, SIG_DFL); // a second Ctrl-C ends the process at once
+}
+
+void install_signal_handlers() {
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+}
+
+std::string describe(const CellSpec& s) {
+    return std::string(to_string(s.strategy)) + " " + std::string(to_string(s.transport)) + " " +
+           format_size(s.message_size) + " x" + std::to_string(s.threads);
+}
+
+void write_report(const Report& report, const std::string& path) {
+    write_file_atomically(path, to_json(report).dump(2) + "\n");
+}
+
+int run(const RunCommand& cmd, const std::vector<std::string>& args) {
+    check_output_path(cmd.output);
+    auto missing = missing_run_capabilities(current_capabilities());
+    if (!missing.empty()) {
+        std::string names;
+        for (auto& m : missing) names += (names.empty() ? "" : ", ") + m;
+        throw UsageError("copyscope run creates network namespaces and loads BPF programs, "
+                         "which needs root; missing capabilities: " + names);
+    }
+
+    std::vector<std::unique_ptr<CellObserver>> owned;
+    std::vector<CellObserver*> observers;
+    for (auto& o : owned) observers.push_back(o.get());
+
+    install_signal_handlers();
+    Report report;
+    report.host = probe_host();
+    report.command_line = args;
+    report.started_at = utc_now_iso8601();
+
+    RunnerOptions options;
+    options.stop = &g_stop;
+    const auto t_start = std::chrono::steady_clock::now();
+    int status = 0;
+    for (size_t i = 0; i < cmd.plan.size(); ++i) {
+        const CellSpec& spec = cmd.plan[i];
+        if (g_stop) break;
+        if (!cmd.quiet) {
+            std::fprintf(stderr, "[%zu/%zu] %s ...", i + 1, cmd.plan.size(), describe(spec).c_str());
+            std::fflush(stderr);
+        }
+        CellResult result;
+        try {
+            result = run_cell(spec, observers, options);
+        } catch (const RunError& e) {
+            if (!cmd.quiet) std::fputs("\n", stderr);
+            report.complete = false;
+            report.interrupted_reason = std::string("lab failed: ") + e.what();
+            write_report(report, cmd.output);
+            throw;
+        }
+        if (g_stop) {
+            if (!cmd.quiet) std::fputs(" interrupted\n", stderr);
+            break; // a cell cut short is not a measurement: leave it out
+        }
+        if (!cmd.quiet) {
+            double elapsed =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+            double eta = elapsed / double(i + 1) * double(cmd.plan.size() - i - 1);
+            std::fprintf(stderr, " %.2f Gbit/s%s  (elapsed %.0f s, about %.0f s left)\n",
+                         result.gbits_per_second(), result.passed() ? "" : "  FAILED", elapsed, eta);
+        }
+        if (!result.passed()) status = 1;
+        report.cells.push_back(std::move(result));
+    }
+    if (g_stop) {
+        report.complete = false;
+        report.interrupted_reason = std::string("stopped by ") + strsignal(g_signal.load()) +
+                                    " after " + std::to_string(report.cells.size()) + " of " +
+                                    std::to_string(cmd.plan.size()) + " cells";
+        status = 128 + g_signal.load();
+    }
+    write_report(report, cmd.output);
+    if (!cmd.quiet) {
+        std::cout << summary_table(report.cells);
+        std::cout << "report: " << cmd.output << (report.complete ? "" : " (incomplete)") << "\n";
+    }
+    if (status == 1) std::cerr << "copyscope: some cells failed their checks (see the report)\n";
+    return status;
+}
+
+int doctor(const DoctorCommand& cmd) {
+    nlohmann::json j;
+    j["host"] = to_json(probe_host());
+    if (cmd.json) {
+        std::cout << j.dump(2) << "\n";
+    } else {
+        const HostInfo h = probe_host();
+        std::cout << "kernel   " << h.kernel_release << "\n"
+                  << "cpu      " << h.cpu_model << " (" << h.cores << " cores)\n"
+                  << "btf      " << (h.btf_present ? "yes (/sys/kernel/btf/vmlinux)" : "no") << "\n"
+                  << "lockdown " << h.lockdown << "\n";
+    }
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv, argv + argc);
+    try {
+        Command command = parse_command_line(args);
+        if (auto* exit = std::get_if<ExitNow>(&command)) return exit->status;
+        if (auto* d = std::get_if<DoctorCommand>(&command)) return doctor(*d);
+        return run(std::get<RunCommand>(command), args);
+    } catch (const UsageError& e) {
+        std::cerr << "copyscope: error: " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "copyscope: run failed: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,56 @@
+#include "report/cell.h"
+
+#include <algorithm>
+
+namespace copyscope {
+
+std::string_view to_string(Strategy s) {
+    switch (s) {
+    case Strategy::two_copy: return "two-copy";
+    case Strategy::per_field: return "per-field";
+    case Strategy::one_copy: return "one-copy";
+    case Strategy::zero_copy: return "zero-copy";
+    }
+    return "?";
+}
+
+std::string_view to_string(Transport t) {
+    switch (t) {
+    case Transport::veth: return "veth";
+    case Transport::loopback: return "loopback";
+    }
+    return "?";
+}
+
+std::string_view to_string(Role r) { return r == Role::sender ? "sender" : "receiver"; }
+
+std::optional<Strategy> strategy_from_string(std::string_view name) {
+    for (Strategy s : all_strategies)
+        if (to_string(s) == name) return s;
+    return std::nullopt;
+}
+
+std::optional<Transport> transport_from_string(std::string_view name) {
+    for (Transport t : {Transport::veth, Transport::loopback})
+        if (to_string(t) == name) return t;
+    return std::nullopt;
+}
+
+double CellResult::gbits_per_second() const {
+    return seconds > 0 ? double(app.bytes_received) * 8 / seconds / 1e9 : 0;
+}
+
+double CellResult::messages_per_second() const {
+    return seconds > 0 ? double(app.messages_sent) / seconds : 0;
+}
+
+double CellResult::microseconds_per_message() const {
+    return app.messages_sent > 0 ? seconds * 1e6 / double(app.messages_sent) : 0;
+}
+
+bool CellResult::passed() const {
+    return error.empty() &&
+           std::all_of(checks.begin(), checks.end(), [](const Check& c) { return c.passed; });
+}
+
+} // namespace copyscope

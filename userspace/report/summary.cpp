@@ -1,0 +1,93 @@
+#include "report/summary.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+namespace copyscope {
+
+namespace {
+
+std::string fixed(double v, int digits) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+    return buf;
+}
+
+// A ledger figure: a number, or "unsupported" where the kernel could not tell.
+std::string ledger_figure(const nlohmann::json& ledger, const char* key, int digits,
+                          const char* suffix = "") {
+    if (!ledger.is_object() || !ledger.contains(key)) return "-";
+    const nlohmann::json& v = ledger.at(key);
+    if (v.is_number()) return fixed(v.get<double>(), digits) + suffix;
+    if (v.is_object() && v.contains("unsupported")) return "unsupported";
+    return "-";
+}
+
+std::string counters_figure(const CellResult& cell) {
+    const nlohmann::json& c = cell.counters;
+    if (!c.is_object() || !c.contains("summary")) return "-";
+    return c.at("summary").is_string() ? c.at("summary").get<std::string>() : "-";
+}
+
+std::string status(const CellResult& cell) {
+    if (!cell.error.empty()) return "FAILED: " + cell.error;
+    std::string failed;
+    for (const Check& c : cell.checks)
+        if (!c.passed) failed += (failed.empty() ? "" : ", ") + c.name;
+    if (!failed.empty()) return "CHECK FAILED: " + failed;
+    if (cell.ledger.is_object() && cell.ledger.contains("verdict") &&
+        cell.ledger.at("verdict").is_string())
+        return cell.ledger.at("verdict").get<std::string>();
+    return "ok";
+}
+
+} // namespace
+
+std::string format_size(uint64_t bytes) {
+    if (bytes >= (1ull << 20) && bytes % (1ull << 20) == 0)
+        return std::to_string(bytes >> 20) + "MiB";
+    if (bytes >= 1024 && bytes % 1024 == 0) return std::to_string(bytes >> 10) + "KiB";
+    return std::to_string(bytes);
+}
+
+std::string summary_table(const std::vector<CellResult>& cells) {
+    const std::vector<std::string> header = {"strategy", "transport", "size",     "threads",
+                                             "Gbit/s",   "msgs/s",    "us/msg",   "copies/B",
+                                             "deferred", "counters",  "result"};
+    std::vector<std::vector<std::string>> rows;
+    for (const CellResult& c : cells) {
+        rows.push_back({std::string(to_string(c.spec.strategy)),
+                        std::string(to_string(c.spec.transport)), format_size(c.spec.message_size),
+                        std::to_string(c.spec.threads), fixed(c.gbits_per_second(), 2),
+                        fixed(c.messages_per_second(), 0), fixed(c.microseconds_per_message(), 2),
+                        ledger_figure(c.ledger, "copies_per_byte", 2),
+                        ledger_figure(c.ledger, "deferred_copy_percent", 0, "%"),
+                        counters_figure(c), status(c)});
+    }
+    std::vector<size_t> width(header.size());
+    for (size_t i = 0; i < header.size(); ++i) {
+        width[i] = header[i].size();
+        for (auto& r : rows) width[i] = std::max(width[i], r[i].size());
+    }
+    // Numbers right-aligned, words left-aligned; the last column is free text.
+    auto numeric = [](size_t i) { return i >= 3 && i <= 8; };
+    std::ostringstream out;
+    auto line = [&](const std::vector<std::string>& r) {
+        for (size_t i = 0; i < r.size(); ++i) {
+            std::string cell = r[i];
+            if (i + 1 == r.size()) {
+                out << cell;
+                break;
+            }
+            std::string pad(width[i] - cell.size(), ' ');
+            out << (numeric(i) ? pad + cell : cell + pad) << "  ";
+        }
+        out << '\n';
+    };
+    line(header);
+    for (auto& r : rows) line(r);
+    return out.str();
+}
+
+} // namespace copyscope

@@ -1,0 +1,27 @@
+#pragma once
+// Runs cells: lab up -> observers told -> sender/receiver threads -> counts -> checks ->
+// observers add their parts -> lab down.
+#include <atomic>
+#include <functional>
+#include <vector>
+
+#include "report/cell.h"
+#include "runner/observer.h"
+
+namespace copyscope {
+
+struct RunnerOptions {
+    // Set from a signal handler: senders stop after their current message.
+    const std::atomic<bool>* stop = nullptr;
+    int socket_timeout_seconds = 10;
+};
+
+// Runs one cell. Failures inside the cell (a send that failed, a missing completion) are
+// recorded in the result; a lab that cannot be set up throws RunError.
+CellResult run_cell(const CellSpec& spec, const std::vector<CellObserver*>& observers,
+                    const RunnerOptions& options = {});
+
+// The runner's own checks of a finished cell (bytes conserved, payload, completions).
+std::vector<Check> runner_checks(const CellResult& result);
+
+} // namespace copyscope
