@@ -84,9 +84,8 @@ TEST(CountersLab, UnsupportedEventsCarryAReason) {
     ASSERT_TRUE(result.error.empty()) << result.error;
     const nlohmann::json& c = result.counters;
     const bool no_pmu = discover_pmus().core.empty();
-    for (const auto* events :
-         {&c["thread"]["sender"]["events"], &c["thread"]["receiver"]["events"],
-          &c["system"]["events"]}) {
+    for (const auto* events : {&c["thread"]["sender"]["events"], &c["thread"]["receiver"]["events"],
+                               &c["system"]["events"]}) {
         for (const auto& def : all_events()) {
             const auto& e = events->at(std::string(def.name));
             if (def.kind == EventKind::software) {

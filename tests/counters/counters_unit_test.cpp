@@ -33,7 +33,8 @@ struct TempDir {
 
 std::vector<const EventDef*> events(std::initializer_list<const char*> names) {
     std::vector<const EventDef*> out;
-    for (const char* n : names) out.push_back(find_event(n));
+    for (const char* n : names)
+        out.push_back(find_event(n));
     return out;
 }
 
@@ -53,18 +54,12 @@ EventTotal unsupported(const std::string& why) {
 
 TEST(EventTable, HasTheTwelveEventsOfTheIssueWithTheirKinds) {
     std::map<std::string, EventKind> expected = {
-        {"cycles", EventKind::hardware},
-        {"instructions", EventKind::hardware},
-        {"cache-references", EventKind::hardware},
-        {"cache-misses", EventKind::hardware},
-        {"branch-misses", EventKind::hardware},
-        {"L1-dcache-load-misses", EventKind::cache},
-        {"LLC-load-misses", EventKind::cache},
-        {"LLC-store-misses", EventKind::cache},
-        {"task-clock", EventKind::software},
-        {"context-switches", EventKind::software},
-        {"cpu-migrations", EventKind::software},
-        {"page-faults", EventKind::software},
+        {"cycles", EventKind::hardware},           {"instructions", EventKind::hardware},
+        {"cache-references", EventKind::hardware}, {"cache-misses", EventKind::hardware},
+        {"branch-misses", EventKind::hardware},    {"L1-dcache-load-misses", EventKind::cache},
+        {"LLC-load-misses", EventKind::cache},     {"LLC-store-misses", EventKind::cache},
+        {"task-clock", EventKind::software},       {"context-switches", EventKind::software},
+        {"cpu-migrations", EventKind::software},   {"page-faults", EventKind::software},
     };
     ASSERT_EQ(all_events().size(), expected.size());
     for (const auto& e : all_events()) {
@@ -154,11 +149,13 @@ TEST(Scaling, MultiplexedValueIsExtrapolatedByEnabledOverRunning) {
                      double(uint64_t(1) << 63));
 }
 
-TEST(Scaling, NeverRunningHasNoValue) { EXPECT_FALSE(scaled_value({0, 1000, 0}).has_value()); }
+TEST(Scaling, NeverRunningHasNoValue) {
+    EXPECT_FALSE(scaled_value({0, 1000, 0}).has_value());
+}
 
 TEST(Scaling, TotalsSumScaledValuesAndReportTheRunningFraction) {
     EventTotal t;
-    t.add({100, 1000, 500}); // -> 200
+    t.add({100, 1000, 500});  // -> 200
     t.add({300, 1000, 1000}); // -> 300
     EXPECT_DOUBLE_EQ(t.value, 500.0);
     EXPECT_EQ(t.raw, 400u);
@@ -288,8 +285,8 @@ TEST(Json, UnsupportedEventsCarryAReasonAndNoValue) {
         EXPECT_DOUBLE_EQ(ev["task-clock"]["running_fraction"].get<double>(), 1.0);
         EXPECT_EQ(j["thread"][role]["threads"], 1);
     }
-    EXPECT_EQ(j["events"], nlohmann::json({"cycles", "cache-misses", "task-clock",
-                                           "context-switches"}));
+    EXPECT_EQ(j["events"],
+              nlohmann::json({"cycles", "cache-misses", "task-clock", "context-switches"}));
     EXPECT_EQ(j["scopes"], nlohmann::json({"thread", "system"}));
     EXPECT_EQ(j["hybrid"], false);
     bool hw_note = false;
@@ -363,9 +360,8 @@ TEST(Json, NoBytesOrMissingRoleMakesFiguresUnsupported) {
     EXPECT_TRUE(j["thread"]["receiver"].contains("unsupported"));
     EXPECT_TRUE(j["derived"]["thread"]["cpu_seconds_per_gib"].contains("unsupported"));
     EXPECT_TRUE(j["derived"]["system"]["cpu_seconds_per_gib"].contains("unsupported"));
-    EXPECT_NE(j["derived"]["system"]["cpu_seconds_per_gib"]["unsupported"]
-                  .get<std::string>()
-                  .find("no bytes"),
+    EXPECT_NE(j["derived"]["system"]["cpu_seconds_per_gib"]["unsupported"].get<std::string>().find(
+                  "no bytes"),
               std::string::npos);
 }
 
@@ -397,7 +393,8 @@ TEST(Json, HybridEventsNameTheirPmus) {
     EXPECT_EQ(j["thread"]["sender"]["events"]["instructions"]["pmus"],
               nlohmann::json({"cpu_atom", "cpu_core"}));
     bool said = false;
-    for (const auto& n : j["notes"]) said |= n.get<std::string>().find("hybrid") != std::string::npos;
+    for (const auto& n : j["notes"])
+        said |= n.get<std::string>().find("hybrid") != std::string::npos;
     EXPECT_TRUE(said);
 }
 
@@ -407,23 +404,23 @@ TEST(Summary, SaysHardwareIsUnsupportedAtAGlance) {
     EXPECT_NE(line.find("task-clock 1 CPU-s/GiB"), std::string::npos) << line;
     EXPECT_NE(line.find("50 cs/s"), std::string::npos) << line;
     EXPECT_NE(line.find("hw: unsupported (ENOENT)"), std::string::npos) << line;
+    EXPECT_EQ(j["summary"], line);
     EXPECT_EQ(counters_summary(nullptr), "counters: none");
 }
 
 TEST(Doctor, RendersATableWithNumberedReasons) {
-    nlohmann::json d = {
-        {"pmus", nlohmann::json::array()},
-        {"hybrid", false},
-        {"perf_event_paranoid", 2},
-        {"events",
-         {{{"name", "cycles"},
-           {"kind", "hardware"},
-           {"thread", {{"supported", false}, {"reason", "ENOENT (x)"}}},
-           {"system", {{"supported", false}, {"reason", "ENOENT (x)"}}}},
-          {{"name", "task-clock"},
-           {"kind", "software"},
-           {"thread", {{"supported", true}}},
-           {"system", {{"supported", true}}}}}}};
+    nlohmann::json d = {{"pmus", nlohmann::json::array()},
+                        {"hybrid", false},
+                        {"perf_event_paranoid", 2},
+                        {"events",
+                         {{{"name", "cycles"},
+                           {"kind", "hardware"},
+                           {"thread", {{"supported", false}, {"reason", "ENOENT (x)"}}},
+                           {"system", {{"supported", false}, {"reason", "ENOENT (x)"}}}},
+                          {{"name", "task-clock"},
+                           {"kind", "software"},
+                           {"thread", {{"supported", true}}},
+                           {"system", {{"supported", true}}}}}}};
     const std::string text = render_counters_doctor(d);
     EXPECT_NE(text.find("none visible"), std::string::npos) << text;
     EXPECT_NE(text.find("cycles"), std::string::npos) << text;
@@ -456,4 +453,31 @@ TEST(Doctor, TaskClockOnOwnThreadIsSupported) {
             }
         }
     }
+}
+
+// Real perf events on one's own thread (allowed without root up to perf_event_paranoid 2):
+// software events share one group, count, and need no scaling.
+TEST(CounterSetTest, SoftwareEventsOpenAsOneGroupAndCount) {
+    std::ifstream in("/proc/sys/kernel/perf_event_paranoid");
+    int level = 0;
+    in >> level;
+    if (level > 2 && geteuid() != 0) GTEST_SKIP() << "perf_event_paranoid " << level;
+    const auto sel = parse_counter_selection("task-clock,context-switches,page-faults");
+    CounterSet set = CounterSet::open(sel, PmuTopology{}, 0, -1);
+    EXPECT_EQ(set.groups(), 1u);
+    set.enable();
+    // Touch fresh pages so page-faults has something to count.
+    std::vector<char> pages(1 << 22);
+    for (size_t i = 0; i < pages.size(); i += 4096)
+        pages[i] = char(i);
+    set.disable();
+    const auto samples = set.read();
+    ASSERT_EQ(samples.size(), 3u);
+    for (const auto& s : samples) {
+        EXPECT_TRUE(s.unsupported.empty()) << s.def->name << ": " << s.unsupported;
+        ASSERT_EQ(s.readings.size(), 1u) << s.def->name;
+        EXPECT_EQ(s.readings[0].second.running, s.readings[0].second.enabled);
+    }
+    EXPECT_GT(samples[0].readings[0].second.value, 0u); // task-clock ns
+    EXPECT_GT(samples[2].readings[0].second.value, 0u); // page-faults
 }

@@ -25,7 +25,8 @@ void accumulate(Totals& totals, const std::vector<CounterSet::Sample>& samples, 
             t.add_unsupported(s.unsupported);
             continue;
         }
-        for (const auto& [pmu, reading] : s.readings) t.add(reading, scale);
+        for (const auto& [pmu, reading] : s.readings)
+            t.add(reading, scale);
     }
 }
 
@@ -38,14 +39,14 @@ struct Figure {
 Figure lookup(const Totals& totals, const std::vector<const EventDef*>& selected,
               std::string_view name) {
     bool is_selected = false;
-    for (const EventDef* e : selected) is_selected |= e->name == name;
+    for (const EventDef* e : selected)
+        is_selected |= e->name == name;
     if (!is_selected) return {std::nullopt, std::string(name) + " not selected (--counters)"};
     auto it = totals.find(std::string(name));
     if (it == totals.end()) return {std::nullopt, std::string(name) + " not measured"};
     const EventTotal& t = it->second;
     if (!t.unsupported.empty()) return {std::nullopt, std::string(name) + ": " + t.unsupported};
-    if (!t.counted())
-        return {std::nullopt, std::string(name) + ": never scheduled on a counter"};
+    if (!t.counted()) return {std::nullopt, std::string(name) + ": never scheduled on a counter"};
     return {t.value, ""};
 }
 
@@ -66,8 +67,7 @@ nlohmann::json event_json(const EventDef& def, const EventTotal& t, bool scaled_
     if (!t.unsupported.empty()) return {{"unsupported", t.unsupported}};
     if (t.instances > 0 && t.never_ran == t.instances)
         return {{"unsupported",
-                 "never scheduled on a counter (time_running 0 of " +
-                     std::to_string(t.enabled) +
+                 "never scheduled on a counter (time_running 0 of " + std::to_string(t.enabled) +
                      " ns enabled): more events than the PMU has counters; select fewer "
                      "with --counters"}};
     nlohmann::json j = {{"value", t.value},
@@ -78,7 +78,8 @@ nlohmann::json event_json(const EventDef& def, const EventTotal& t, bool scaled_
                         {"scaled", scaled_mode && t.running < t.enabled}};
     if (uses_cpu_pmu(def) && pmus.hybrid()) {
         nlohmann::json names = nlohmann::json::array();
-        for (const auto& p : pmus.core) names.push_back(p.name);
+        for (const auto& p : pmus.core)
+            names.push_back(p.name);
         j["pmus"] = names; // summed over these
     }
     if (t.never_ran > 0)
@@ -92,9 +93,9 @@ nlohmann::json events_json(const std::vector<const EventDef*>& selected, const T
     nlohmann::json out = nlohmann::json::object();
     for (const EventDef* e : selected) {
         auto it = totals.find(std::string(e->name));
-        out[std::string(e->name)] =
-            it == totals.end() ? nlohmann::json{{"unsupported", "not measured"}}
-                               : event_json(*e, it->second, scaled_mode, pmus);
+        out[std::string(e->name)] = it == totals.end()
+                                        ? nlohmann::json{{"unsupported", "not measured"}}
+                                        : event_json(*e, it->second, scaled_mode, pmus);
     }
     return out;
 }
@@ -142,12 +143,14 @@ class CountersObserver final : public CellObserver {
         if (options_.scope != CounterScope::thread) {
             snap_.cpus = online_cpus(options_.sysfs_root);
             if (snap_.cpus.empty())
-                snap_.system_unsupported = "no online CPU list under " +
-                                           (options_.sysfs_root / "devices/system/cpu/online").string();
+                snap_.system_unsupported =
+                    "no online CPU list under " +
+                    (options_.sysfs_root / "devices/system/cpu/online").string();
             for (int cpu : snap_.cpus)
                 system_.push_back(CounterSet::open(options_.events, pmus_, -1, cpu));
             snap_.cpu_before = read_cpu_times(options_.proc_stat);
-            for (auto& set : system_) set.enable();
+            for (auto& set : system_)
+                set.enable();
         }
     }
 
@@ -176,9 +179,11 @@ class CountersObserver final : public CellObserver {
             result.counters = nullptr;
             return;
         }
-        for (auto& set : system_) set.disable();
+        for (auto& set : system_)
+            set.disable();
         if (!system_.empty()) snap_.cpu_after = read_cpu_times(options_.proc_stat);
-        for (const auto& set : system_) accumulate(snap_.system, set.read(), true);
+        for (const auto& set : system_)
+            accumulate(snap_.system, set.read(), true);
         if (!live_.empty()) {
             // A thread that began but never ended (its traffic failed): still count it.
             snap_.notes.push_back(std::to_string(live_.size()) +
@@ -220,14 +225,18 @@ CounterScope parse_counter_scope(const std::string& text) {
     if (text == "thread") return CounterScope::thread;
     if (text == "system") return CounterScope::system;
     if (text == "both") return CounterScope::both;
-    throw UsageError("--counter-scope: unknown scope '" + text + "'; allowed: thread, system, both");
+    throw UsageError("--counter-scope: unknown scope '" + text +
+                     "'; allowed: thread, system, both");
 }
 
 std::string_view to_string(CounterScope s) {
     switch (s) {
-    case CounterScope::thread: return "thread";
-    case CounterScope::system: return "system";
-    case CounterScope::both: return "both";
+    case CounterScope::thread:
+        return "thread";
+    case CounterScope::system:
+        return "system";
+    case CounterScope::both:
+        return "both";
     }
     return "?";
 }
@@ -253,7 +262,8 @@ CpuTimes read_cpu_times(const std::filesystem::path& proc_stat) {
 nlohmann::json counters_json(const CounterSnapshot& snap, uint64_t bytes, double seconds) {
     nlohmann::json j;
     nlohmann::json names = nlohmann::json::array();
-    for (const EventDef* e : snap.events) names.push_back(e->name);
+    for (const EventDef* e : snap.events)
+        names.push_back(e->name);
     j["events"] = names;
     nlohmann::json scopes = nlohmann::json::array();
     const bool thread = snap.scope != CounterScope::system;
@@ -262,20 +272,23 @@ nlohmann::json counters_json(const CounterSnapshot& snap, uint64_t bytes, double
     if (system) scopes.push_back("system");
     j["scopes"] = scopes;
     nlohmann::json pmus = nlohmann::json::array();
-    for (const auto& p : snap.pmus.core) pmus.push_back({{"name", p.name}, {"type", p.type}});
+    for (const auto& p : snap.pmus.core)
+        pmus.push_back({{"name", p.name}, {"type", p.type}});
     j["pmus"] = pmus;
     j["hybrid"] = snap.pmus.hybrid();
     std::vector<std::string> notes = snap.notes;
     bool wants_hw = false;
-    for (const EventDef* e : snap.events) wants_hw |= uses_cpu_pmu(*e);
+    for (const EventDef* e : snap.events)
+        wants_hw |= uses_cpu_pmu(*e);
     if (wants_hw && snap.pmus.core.empty())
         notes.push_back("no core PMU under /sys/bus/event_source/devices: hardware and cache "
                         "events cannot be counted on this machine (typical of a VM)");
     if (wants_hw && snap.pmus.hybrid()) {
         std::string list;
-        for (const auto& p : snap.pmus.core) list += (list.empty() ? "" : ", ") + p.name;
-        notes.push_back("hybrid CPU: hardware and cache events opened on each core PMU (" +
-                        list + ") and summed; per-thread values are raw sums, not scaled");
+        for (const auto& p : snap.pmus.core)
+            list += (list.empty() ? "" : ", ") + p.name;
+        notes.push_back("hybrid CPU: hardware and cache events opened on each core PMU (" + list +
+                        ") and summed; per-thread values are raw sums, not scaled");
     }
 
     nlohmann::json derived = nlohmann::json::object();
@@ -290,17 +303,18 @@ nlohmann::json counters_json(const CounterSnapshot& snap, uint64_t bytes, double
                 continue;
             }
             if (role->threads == 0) {
-                t[name] = {{"unsupported", std::string("no ") + name +
-                                               " thread reported to the counters"}};
+                t[name] = {{"unsupported",
+                            std::string("no ") + name + " thread reported to the counters"}};
                 for (const EventDef* e : snap.events)
                     both[std::string(e->name)].add_unsupported(std::string("no ") + name +
                                                                " thread counted");
                 continue;
             }
-            t[name] = {{"threads", role->threads},
-                       {"events", events_json(snap.events, role->totals, !snap.pmus.hybrid(),
-                                              snap.pmus)}};
-            for (const auto& [ev, total] : role->totals) both[ev].merge(total);
+            t[name] = {
+                {"threads", role->threads},
+                {"events", events_json(snap.events, role->totals, !snap.pmus.hybrid(), snap.pmus)}};
+            for (const auto& [ev, total] : role->totals)
+                both[ev].merge(total);
         }
         j["thread"] = t;
         const Figure task = lookup(both, snap.events, "task-clock");
@@ -356,6 +370,7 @@ nlohmann::json counters_json(const CounterSnapshot& snap, uint64_t bytes, double
     }
     j["derived"] = derived;
     j["notes"] = notes;
+    j["summary"] = counters_summary(j); // the summary table's one-liner
     return j;
 }
 
@@ -363,7 +378,8 @@ nlohmann::json counters_doctor(const CounterOptions& options) {
     const PmuTopology pmus = discover_pmus(options.sysfs_root);
     nlohmann::json j;
     nlohmann::json plist = nlohmann::json::array();
-    for (const auto& p : pmus.core) plist.push_back({{"name", p.name}, {"type", p.type}});
+    for (const auto& p : pmus.core)
+        plist.push_back({{"name", p.name}, {"type", p.type}});
     j["pmus"] = plist;
     j["hybrid"] = pmus.hybrid();
     {
@@ -380,13 +396,15 @@ nlohmann::json counters_doctor(const CounterOptions& options) {
         CounterSet set = CounterSet::open(options.events, pmus, pid, cpu);
         set.enable();
         volatile uint64_t spin = 0;
-        for (int i = 0; i < 200000; ++i) spin = spin + uint64_t(i);
+        for (int i = 0; i < 200000; ++i)
+            spin = spin + uint64_t(i);
         set.disable();
         std::map<std::string, nlohmann::json> out;
         for (const auto& s : set.read()) {
             EventTotal t;
             if (!s.unsupported.empty()) t.add_unsupported(s.unsupported);
-            for (const auto& [pmu, r] : s.readings) t.add(r, !pmus.hybrid() || cpu >= 0);
+            for (const auto& [pmu, r] : s.readings)
+                t.add(r, !pmus.hybrid() || cpu >= 0);
             nlohmann::json e = {{"supported", t.counted()}};
             if (!t.unsupported.empty())
                 e["reason"] = t.unsupported;
@@ -433,20 +451,20 @@ std::string render_counters_doctor(const nlohmann::json& doctor) {
         if (e.value("supported", false)) return "counted";
         const std::string reason = e.value("reason", "unknown");
         size_t idx = 0;
-        while (idx < reasons.size() && reasons[idx] != reason) ++idx;
+        while (idx < reasons.size() && reasons[idx] != reason)
+            ++idx;
         if (idx == reasons.size()) reasons.push_back(reason);
         return "unsupported [" + std::to_string(idx + 1) + "]";
     };
     char line[160];
-    std::snprintf(line, sizeof(line), "  %-24s %-9s %-18s %s\n", "event", "kind",
-                  "per-thread", "system-wide");
+    std::snprintf(line, sizeof(line), "  %-24s %-9s %-18s %s\n", "event", "kind", "per-thread",
+                  "system-wide");
     out << line;
     for (const auto& e : doctor.value("events", nlohmann::json::array())) {
         const std::string t = cell(e.value("thread", nlohmann::json::object()));
         const std::string s = cell(e.value("system", nlohmann::json::object()));
-        std::snprintf(line, sizeof(line), "  %-24s %-9s %-18s %s\n",
-                      e.value("name", "?").c_str(), e.value("kind", "?").c_str(), t.c_str(),
-                      s.c_str());
+        std::snprintf(line, sizeof(line), "  %-24s %-9s %-18s %s\n", e.value("name", "?").c_str(),
+                      e.value("kind", "?").c_str(), t.c_str(), s.c_str());
         out << line;
     }
     for (size_t i = 0; i < reasons.size(); ++i)
@@ -519,7 +537,8 @@ std::string counters_summary(const nlohmann::json& counters) {
     }
     if (parts.empty()) return "counters: no figures";
     std::string out;
-    for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
+    for (const auto& p : parts)
+        out += (out.empty() ? "" : ", ") + p;
     return out;
 }
 

@@ -16,7 +16,8 @@
 //     "cpu_time": {"user_seconds": .., "system_seconds": .., "softirq_seconds": ..,
 //                  "irq_seconds": .., "busy_seconds": .., "idle_seconds": ..}}, /proc/stat
 //   "derived": {"thread": {<figure>: <number or {"unsupported": why}>}, "system": {...}},
-//   "notes": ["..."]
+//   "notes": ["..."],
+//   "summary": "task-clock 0.85 CPU-s/GiB, 14306 cs/s, hw: unsupported (ENOENT)"
 // }
 // <value> is {"value": 1234.0, "unit": "count"|"ns", "kind": "hardware"|"cache"|"software",
 //             "raw": 1234, "running_fraction": 1.0, "scaled": false}
@@ -59,8 +60,7 @@ std::unique_ptr<CellObserver> make_counters(const CounterOptions& options);
 
 // CPU time per state from /proc/stat, summed over CPUs, in USER_HZ ticks.
 struct CpuTimes {
-    uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0,
-             steal = 0;
+    uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
     bool valid = false;
 };
 CpuTimes read_cpu_times(const std::filesystem::path& proc_stat = "/proc/stat");

@@ -16,12 +16,10 @@ constexpr uint64_t cache_config(uint64_t id, uint64_t op, uint64_t result) {
 
 constexpr EventDef kEvents[] = {
     {"cycles", EventKind::hardware, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES, "count"},
-    {"instructions", EventKind::hardware, PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS,
+    {"instructions", EventKind::hardware, PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS, "count"},
+    {"cache-references", EventKind::hardware, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_REFERENCES,
      "count"},
-    {"cache-references", EventKind::hardware, PERF_TYPE_HARDWARE,
-     PERF_COUNT_HW_CACHE_REFERENCES, "count"},
-    {"cache-misses", EventKind::hardware, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_MISSES,
-     "count"},
+    {"cache-misses", EventKind::hardware, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_MISSES, "count"},
     {"branch-misses", EventKind::hardware, PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_MISSES,
      "count"},
     {"L1-dcache-load-misses", EventKind::cache, PERF_TYPE_HW_CACHE,
@@ -37,29 +35,33 @@ constexpr EventDef kEvents[] = {
                   PERF_COUNT_HW_CACHE_RESULT_MISS),
      "count"},
     {"task-clock", EventKind::software, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK, "ns"},
-    {"context-switches", EventKind::software, PERF_TYPE_SOFTWARE,
-     PERF_COUNT_SW_CONTEXT_SWITCHES, "count"},
+    {"context-switches", EventKind::software, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES,
+     "count"},
     {"cpu-migrations", EventKind::software, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS,
      "count"},
-    {"page-faults", EventKind::software, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS,
-     "count"},
+    {"page-faults", EventKind::software, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS, "count"},
 };
 
 std::string allowed_names() {
     std::string s = "default, none";
-    for (const auto& e : kEvents) s += ", " + std::string(e.name);
+    for (const auto& e : kEvents)
+        s += ", " + std::string(e.name);
     return s;
 }
 
 std::string trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
     return std::string(s);
 }
 
 } // namespace
 
-std::span<const EventDef> all_events() { return kEvents; }
+std::span<const EventDef> all_events() {
+    return kEvents;
+}
 
 const EventDef* find_event(std::string_view name) {
     for (const auto& e : kEvents)
@@ -67,13 +69,18 @@ const EventDef* find_event(std::string_view name) {
     return nullptr;
 }
 
-bool uses_cpu_pmu(const EventDef& e) { return e.kind != EventKind::software; }
+bool uses_cpu_pmu(const EventDef& e) {
+    return e.kind != EventKind::software;
+}
 
 std::string_view to_string(EventKind k) {
     switch (k) {
-    case EventKind::hardware: return "hardware";
-    case EventKind::cache: return "cache";
-    case EventKind::software: return "software";
+    case EventKind::hardware:
+        return "hardware";
+    case EventKind::cache:
+        return "cache";
+    case EventKind::software:
+        return "software";
     }
     return "?";
 }
@@ -82,12 +89,12 @@ std::vector<const EventDef*> parse_counter_selection(const std::string& text) {
     const std::string value = trim(text);
     std::vector<const EventDef*> out;
     if (value == "default") {
-        for (const auto& e : kEvents) out.push_back(&e);
+        for (const auto& e : kEvents)
+            out.push_back(&e);
         return out;
     }
     if (value == "none") return out;
-    if (value.empty())
-        throw UsageError("--counters: empty value; allowed: " + allowed_names());
+    if (value.empty()) throw UsageError("--counters: empty value; allowed: " + allowed_names());
     std::vector<bool> chosen(std::size(kEvents), false);
     size_t start = 0;
     while (start <= value.size()) {
@@ -110,8 +117,8 @@ std::vector<const EventDef*> parse_counter_selection(const std::string& text) {
 
 std::string perf_errno_reason(int err) {
     const char* name = strerrorname_np(err);
-    std::string words = std::string(name ? name : "errno " + std::to_string(err)) + " (" +
-                        std::strerror(err) + ")";
+    std::string words =
+        std::string(name ? name : "errno " + std::to_string(err)) + " (" + std::strerror(err) + ")";
     switch (err) {
     case ENOENT:
         return words + ": the kernel offers no such event here (no hardware PMU exposed, "

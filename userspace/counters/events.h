@@ -17,8 +17,8 @@ enum class EventKind {
 struct EventDef {
     std::string_view name; // as perf names it: "cycles", "task-clock", ...
     EventKind kind;
-    uint32_t type;   // PERF_TYPE_*
-    uint64_t config; // PERF_COUNT_* (without any PMU type in bits 32+)
+    uint32_t type;         // PERF_TYPE_*
+    uint64_t config;       // PERF_COUNT_* (without any PMU type in bits 32+)
     std::string_view unit; // "count" or "ns"
 };
 

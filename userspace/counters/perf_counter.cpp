@@ -121,7 +121,8 @@ CounterSet CounterSet::open(std::span<const EventDef* const> events, const PmuTo
                 ev.instances.push_back(std::move(inst));
             } else if (ev.unsupported.empty()) {
                 ev.unsupported = perf_errno_reason(err);
-                if (pmu && pmus.hybrid()) ev.unsupported = "on " + pmu->name + ": " + ev.unsupported;
+                if (pmu && pmus.hybrid())
+                    ev.unsupported = "on " + pmu->name + ": " + ev.unsupported;
             }
         }
         // An event counted on some PMUs but not others would be a silent undercount: read()
@@ -139,7 +140,8 @@ void CounterSet::enable() {
 }
 
 void CounterSet::disable() {
-    for (int fd : leaders_) ioctl(fd, PERF_EVENT_IOC_DISABLE, PERF_IOC_FLAG_GROUP);
+    for (int fd : leaders_)
+        ioctl(fd, PERF_EVENT_IOC_DISABLE, PERF_IOC_FLAG_GROUP);
 }
 
 std::vector<CounterSet::Sample> CounterSet::read() const {

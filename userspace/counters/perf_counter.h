@@ -27,13 +27,13 @@ std::optional<double> scaled_value(const EventReading& r);
 
 // The sum of one event over instances (threads, CPUs, PMUs), or why it could not be counted.
 struct EventTotal {
-    double value = 0;         // sum of scaled values
-    uint64_t raw = 0;         // sum of raw values
-    uint64_t enabled = 0;     // summed over instances
-    uint64_t running = 0;     // summed over instances
-    unsigned instances = 0;   // readings added
-    unsigned never_ran = 0;   // instances enabled but never on a counter
-    std::string unsupported;  // non-empty: first reason an instance could not be opened
+    double value = 0;        // sum of scaled values
+    uint64_t raw = 0;        // sum of raw values
+    uint64_t enabled = 0;    // summed over instances
+    uint64_t running = 0;    // summed over instances
+    unsigned instances = 0;  // readings added
+    unsigned never_ran = 0;  // instances enabled but never on a counter
+    std::string unsupported; // non-empty: first reason an instance could not be opened
 
     // scale=false adds raw values: for a hybrid PMU followed per thread, time not running
     // is time on the other core type, not multiplexing.
@@ -42,7 +42,9 @@ struct EventTotal {
     void merge(const EventTotal& other);
     // running / enabled over all instances; 1 when nothing was enabled.
     double running_fraction() const;
-    bool counted() const { return unsupported.empty() && (instances == 0 || never_ran < instances); }
+    bool counted() const {
+        return unsupported.empty() && (instances == 0 || never_ran < instances);
+    }
 };
 
 // The events of one thread (pid 0 = the caller, cpu -1) or one CPU (pid -1, cpu >= 0).

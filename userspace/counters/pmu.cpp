@@ -32,7 +32,8 @@ std::vector<int> parse_cpu_list(const std::string& text) {
             } else {
                 const int lo = std::stoi(part.substr(0, dash));
                 const int hi = std::stoi(part.substr(dash + 1));
-                for (int c = std::max(lo, 0); c <= hi; ++c) cpus.push_back(c);
+                for (int c = std::max(lo, 0); c <= hi; ++c)
+                    cpus.push_back(c);
             }
         } catch (const std::exception&) {
             // not a number: skip the part

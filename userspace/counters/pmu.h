@@ -10,8 +10,8 @@
 namespace copyscope {
 
 struct CorePmu {
-    std::string name; // "cpu", "cpu_core", "cpu_atom", "armv8_pmuv3_0"
-    uint32_t type = 0; // from <dir>/type
+    std::string name;      // "cpu", "cpu_core", "cpu_atom", "armv8_pmuv3_0"
+    uint32_t type = 0;     // from <dir>/type
     std::vector<int> cpus; // from <dir>/cpus; empty: every CPU
 };
 
