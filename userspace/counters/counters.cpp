@@ -7,6 +7,7 @@
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <sys/resource.h>
 #include <thread>
 #include <unistd.h>
 #include <unordered_map>
@@ -122,6 +123,16 @@ double clock_ticks_per_second() {
     return hz > 0 ? double(hz) : 100.0;
 }
 
+// One fd per event, CPU and PMU: a large machine needs more than the usual soft limit of
+// 1024, and the hard limit is ours to take.
+void raise_fd_limit() {
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &lim);
+    }
+}
+
 uint64_t busy_ticks(const CpuTimes& t) {
     return t.user + t.nice + t.system + t.irq + t.softirq + t.steal;
 }
@@ -146,6 +157,7 @@ class CountersObserver final : public CellObserver {
                 snap_.system_unsupported =
                     "no online CPU list under " +
                     (options_.sysfs_root / "devices/system/cpu/online").string();
+            raise_fd_limit();
             for (int cpu : snap_.cpus)
                 system_.push_back(CounterSet::open(options_.events, pmus_, -1, cpu));
             snap_.cpu_before = read_cpu_times(options_.proc_stat);

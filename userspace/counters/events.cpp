@@ -129,8 +129,9 @@ std::string perf_errno_reason(int err) {
         return words + ": no PMU for this event on this CPU";
     case EACCES:
     case EPERM:
-        return words + ": not allowed; needs CAP_PERFMON (or root) or a lower "
-                       "/proc/sys/kernel/perf_event_paranoid";
+        // copyscope counts kernel work too (exclude_kernel=0), which paranoid 2 forbids.
+        return words + ": not allowed; counting kernel work needs CAP_PERFMON (or root) or "
+                       "/proc/sys/kernel/perf_event_paranoid <= 1 (system-wide: <= 0)";
     case EINVAL:
         return words + ": the PMU rejected the event attributes";
     case EBUSY:
