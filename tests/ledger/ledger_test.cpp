@@ -1,0 +1,297 @@
+// Ledger math, checks and verdicts on synthetic numbers (no root, no kernel).
+#include <gtest/gtest.h>
+
+#include "ledger/ledger.h"
+
+namespace copyscope {
+namespace {
+
+constexpr uint64_t MiB = 1 << 20;
+
+std::vector<HookUse> tracepoint_hooks() {
+    return {
+        {hook_send, "tp_btf", {"tcp_sendmsg_locked", "sock_send_length"}, true, "", ""},
+        {hook_pinned_pages, "tp_btf", {"net_dev_start_xmit"}, false, "", ""},
+        {hook_deferred, "inferred", {"netif_receive_skb", "net_dev_start_xmit"}, false, "", ""},
+        {hook_receive, "tp_btf", {"skb_copy_datagram_iovec"}, true, "", ""},
+        {hook_retransmits, "tp_btf", {"tcp_retransmit_skb"}, true, "", ""},
+        {hook_completions, "userspace", {"MSG_ERRQUEUE"}, true, "", ""},
+    };
+}
+
+const Check* find_check(const LedgerResult& r, const std::string& prefix) {
+    for (const auto& c : r.checks)
+        if (c.name.rfind(prefix, 0) == 0) return &c;
+    return nullptr;
+}
+
+// A veth cell that moved `bytes` with the given strategy, counted as the kernel would.
+LedgerInput veth_cell(Strategy s, uint64_t bytes) {
+    LedgerInput in;
+    in.strategy = s;
+    in.transport = Transport::veth;
+    in.app.bytes_sent = bytes;
+    in.app.bytes_received = bytes;
+    TracerView tv;
+    tv.hooks = tracepoint_hooks();
+    tv.sender_ns = 4026532001;
+    tv.receiver_ns = 4026532002;
+    tv.receiver.recv_bytes = bytes;
+    if (s == Strategy::two_copy) in.app.user_copy_bytes = bytes;
+    if (s == Strategy::zero_copy) {
+        tv.sender.zc_pinned_bytes = bytes;
+        tv.sender.xmit_zc_pages = bytes / 4096;
+        tv.receiver.rx_zc_bytes = bytes; // every zerocopy skb copied at local delivery
+        ZerocopyStats z;
+        z.sends = z.completions = z.completions_copied = bytes / 65536;
+        in.zerocopy = z;
+    } else {
+        tv.sender.send_copy_bytes = bytes;
+    }
+    tv.sender.send_bytes = bytes;
+    in.tracer = tv;
+    return in;
+}
+
+TEST(Ledger, TwoCopyIsThreeCopiesPerByte) {
+    auto r = compute_ledger(veth_cell(Strategy::two_copy, 64 * MiB));
+    EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), 3.0);
+    EXPECT_TRUE(r.ledger["verdict"].is_null());
+    EXPECT_TRUE(r.ledger["deferred_copy_percent"].is_null());
+    for (const auto& c : r.checks) EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
+    EXPECT_EQ(r.ledger["deferred_copy_bytes"], 0);
+    EXPECT_EQ(r.ledger["by_namespace"]["receiver"]["receive_copy_bytes"], 64 * MiB);
+    EXPECT_EQ(r.ledger["by_namespace"]["sender"]["kernel_send_copy_bytes"], 64 * MiB);
+}
+
+TEST(Ledger, OneCopyAndPerFieldAreTwoCopiesPerByte) {
+    for (auto s : {Strategy::one_copy, Strategy::per_field}) {
+        auto r = compute_ledger(veth_cell(s, 10 * MiB));
+        EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), 2.0);
+        for (const auto& c : r.checks) EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
+    }
+}
+
+TEST(Ledger, ZeroCopyOnVethIsNotEffective) {
+    auto r = compute_ledger(veth_cell(Strategy::zero_copy, 64 * MiB));
+    EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), 2.0);
+    EXPECT_DOUBLE_EQ(r.ledger["deferred_copy_percent"].get<double>(), 100.0);
+    EXPECT_EQ(r.ledger["verdict"],
+              "MSG_ZEROCOPY not effective on veth: 100% of zerocopy bytes copied at local "
+              "delivery in the receiver's namespace");
+    for (const auto& c : r.checks) EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
+    EXPECT_EQ(r.ledger["pinned_pages"], 64 * MiB / 4096);
+    EXPECT_EQ(r.ledger["by_namespace"]["receiver"]["deferred_copy_bytes"], 64 * MiB);
+    EXPECT_EQ(r.ledger["by_namespace"]["sender"]["deferred_copy_bytes"], 0);
+}
+
+TEST(Ledger, ZeroCopyOverANicIsEffective) {
+    auto in = veth_cell(Strategy::zero_copy, 64 * MiB);
+    in.tracer->receiver.rx_zc_bytes = 0; // packets left the host: nobody copied them
+    in.zerocopy->completions_copied = 0;
+    auto r = compute_ledger(in);
+    EXPECT_EQ(r.ledger["verdict"], "MSG_ZEROCOPY effective on veth for 100% of bytes");
+    EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), 1.0);
+    for (const auto& c : r.checks) EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
+}
+
+TEST(Ledger, DeferredCopyDisagreeingWithNotificationsFails) {
+    // Completions say every send was copied, the tracer saw only half copied.
+    auto in = veth_cell(Strategy::zero_copy, 64 * MiB);
+    in.tracer->receiver.rx_zc_bytes = 32 * MiB;
+    auto r = compute_ledger(in);
+    const Check* c = find_check(r, "ledger: deferred copy agrees");
+    ASSERT_NE(c, nullptr);
+    EXPECT_FALSE(c->passed);
+    EXPECT_NE(c->detail.find("33554432 B"), std::string::npos) << c->detail;
+    const Check* m = find_check(r, "ledger: copies per byte");
+    ASSERT_NE(m, nullptr);
+    EXPECT_FALSE(m->passed); // 1.5 measured, 2.0 expected
+    EXPECT_NE(r.ledger["verdict"].get<std::string>().find("partly effective"), std::string::npos);
+    EXPECT_NE(r.ledger["verdict"].get<std::string>().find("50%"), std::string::npos);
+}
+
+TEST(Ledger, DeferredCopyWithoutNotificationsOfCopyFails) {
+    auto in = veth_cell(Strategy::zero_copy, 64 * MiB);
+    in.zerocopy->completions_copied = 0; // kernel says not copied, tracer saw a copy
+    auto r = compute_ledger(in);
+    EXPECT_FALSE(find_check(r, "ledger: deferred copy agrees")->passed);
+}
+
+TEST(Ledger, DeferredCopyInOneCopyCellFails) {
+    auto in = veth_cell(Strategy::one_copy, MiB);
+    in.tracer->receiver.rx_zc_bytes = 4096;
+    auto r = compute_ledger(in);
+    EXPECT_FALSE(find_check(r, "ledger: deferred copy agrees")->passed);
+}
+
+TEST(Ledger, DeferredWithinOnePercentPasses) {
+    auto in = veth_cell(Strategy::zero_copy, 100 * MiB);
+    in.tracer->receiver.rx_zc_bytes = 100 * MiB + MiB / 2; // 0.5% more
+    auto r = compute_ledger(in);
+    EXPECT_TRUE(find_check(r, "ledger: deferred copy agrees")->passed);
+    in.tracer->receiver.rx_zc_bytes = 100 * MiB + 2 * MiB; // 2% more
+    r = compute_ledger(in);
+    EXPECT_FALSE(find_check(r, "ledger: deferred copy agrees")->passed);
+    // ... unless retransmits explain it (they are counted apart).
+    in.tracer->sender.retrans_bytes = 2 * MiB;
+    r = compute_ledger(in);
+    EXPECT_TRUE(find_check(r, "ledger: deferred copy agrees")->passed);
+}
+
+TEST(Ledger, InferredDeferredSubtractsForwardedBytes) {
+    KernelCounts k;
+    k.rx_zc_bytes = 1000;
+    k.fwd_zc_bytes = 400;
+    k.deferred_bytes = 7;
+    EXPECT_EQ(deferred_bytes(k, "inferred"), 600u);
+    EXPECT_EQ(deferred_bytes(k, "fexit"), 7u);
+    k.fwd_zc_bytes = 2000;
+    EXPECT_EQ(deferred_bytes(k, "inferred"), 0u);
+}
+
+TEST(Ledger, ReceiveCopyMustEqualBytesReceivedExactly) {
+    auto in = veth_cell(Strategy::one_copy, MiB);
+    in.tracer->receiver.recv_bytes = MiB - 1;
+    auto r = compute_ledger(in);
+    const Check* c = find_check(r, "ledger: receive copy");
+    ASSERT_NE(c, nullptr);
+    EXPECT_FALSE(c->passed);
+    EXPECT_EQ(c->detail, "receive copy 1048575 B, received 1048576 B");
+}
+
+TEST(Ledger, SendConservation) {
+    auto in = veth_cell(Strategy::one_copy, MiB);
+    EXPECT_TRUE(find_check(compute_ledger(in), "ledger: send copy")->passed);
+    in.tracer->sender.send_copy_bytes -= 10;
+    EXPECT_FALSE(find_check(compute_ledger(in), "ledger: send copy")->passed);
+    in.tracer->sender.send_copy_bytes += 10;
+    in.tracer->sender.send_unclassified_bytes = 5;
+    EXPECT_FALSE(find_check(compute_ledger(in), "ledger: send copy")->passed);
+}
+
+TEST(Ledger, FallbackIsCopiedAtSendTime) {
+    auto in = veth_cell(Strategy::zero_copy, 8 * MiB);
+    in.tracer->sender.zc_fallback_bytes = 8 * MiB;
+    in.tracer->sender.zc_pinned_bytes = 0;
+    in.tracer->receiver.rx_zc_bytes = 0;
+    auto r = compute_ledger(in);
+    EXPECT_EQ(r.ledger["zerocopy_fallback_bytes"], 8 * MiB);
+    EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), 2.0);
+    EXPECT_TRUE(r.ledger["deferred_copy_percent"].is_null());
+    const auto verdict = r.ledger["verdict"].get<std::string>();
+    EXPECT_EQ(verdict.rfind("MSG_ZEROCOPY not effective on veth: 100% of zerocopy bytes copied "
+                            "at send time",
+                            0),
+              0u)
+        << verdict;
+    for (const auto& c : r.checks) EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
+}
+
+TEST(Ledger, LoopbackHasOneNamespace) {
+    auto in = veth_cell(Strategy::zero_copy, 4 * MiB);
+    TracerView& tv = *in.tracer;
+    tv.receiver_ns = tv.sender_ns;
+    tv.sender.recv_bytes = tv.receiver.recv_bytes;
+    tv.sender.rx_zc_bytes = tv.receiver.rx_zc_bytes;
+    tv.receiver = KernelCounts{}; // ignored: one namespace
+    in.transport = Transport::loopback;
+    auto r = compute_ledger(in);
+    EXPECT_TRUE(r.ledger["by_namespace"].contains("shared"));
+    EXPECT_FALSE(r.ledger["by_namespace"].contains("receiver"));
+    EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), 2.0);
+    EXPECT_EQ(r.ledger["verdict"],
+              "MSG_ZEROCOPY not effective on loopback: 100% of zerocopy bytes copied at local "
+              "delivery in the lab's one namespace");
+}
+
+TEST(Ledger, NoTracerMeansUnsupportedNeverZero) {
+    LedgerInput in;
+    in.strategy = Strategy::zero_copy;
+    in.app.bytes_sent = in.app.bytes_received = MiB;
+    ZerocopyStats z;
+    z.sends = z.completions = z.completions_copied = 16;
+    in.zerocopy = z;
+    in.tracer_unavailable = "BPF load failed: Operation not permitted";
+    auto r = compute_ledger(in);
+    for (const char* f : {"kernel_send_copy_bytes", "zerocopy_pinned_bytes", "pinned_pages",
+                          "zerocopy_fallback_bytes", "deferred_copy_bytes", "receive_copy_bytes",
+                          "retransmit_bytes", "copies_per_byte"}) {
+        ASSERT_TRUE(r.ledger[f].is_object()) << f;
+        EXPECT_EQ(r.ledger[f]["unsupported"], in.tracer_unavailable) << f;
+    }
+    EXPECT_EQ(r.ledger["tracer"]["available"], false);
+    EXPECT_TRUE(r.checks.empty()); // nothing to check against: reported as not evaluated
+    EXPECT_EQ(r.ledger["checks_not_evaluated"].size(), 4u);
+    EXPECT_EQ(r.ledger["verdict"],
+              "MSG_ZEROCOPY not effective on veth: 100% of sends completed COPIED (byte counts "
+              "unavailable: BPF load failed: Operation not permitted)");
+}
+
+TEST(Ledger, OneUnsupportedHookOnlyAffectsItsFields) {
+    auto in = veth_cell(Strategy::one_copy, MiB);
+    for (auto& h : in.tracer->hooks)
+        if (h.hook == std::string(hook_retransmits)) h.unsupported = "tracepoint missing";
+    auto r = compute_ledger(in);
+    EXPECT_EQ(r.ledger["retransmit_bytes"]["unsupported"], "tracepoint missing");
+    EXPECT_EQ(r.ledger["receive_copy_bytes"], MiB);
+    EXPECT_EQ(r.ledger["hooks"]["retransmits"]["unsupported"], "tracepoint missing");
+    EXPECT_EQ(r.ledger["hooks"]["send"]["count"], "exact");
+    EXPECT_EQ(r.ledger["hooks"]["deferred_copy"]["count"], "inferred");
+    EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), 2.0);
+}
+
+TEST(Ledger, MissedEventsFailTheTracerCheck) {
+    auto in = veth_cell(Strategy::one_copy, MiB);
+    in.tracer->missed_events = 3;
+    EXPECT_FALSE(find_check(compute_ledger(in), "tracer: no kernel events missed")->passed);
+}
+
+TEST(Ledger, KernelCompletionsComparedWhenHooked) {
+    auto in = veth_cell(Strategy::zero_copy, 64 * MiB);
+    for (auto& h : in.tracer->hooks)
+        if (h.hook == std::string(hook_completions)) h.mechanism = "fentry";
+    in.tracer->sender.zc_completed_sends = 1024;
+    in.tracer->sender.zc_completed_copied = 1024;
+    auto r = compute_ledger(in);
+    EXPECT_TRUE(find_check(r, "ledger: kernel completions")->passed);
+    in.tracer->sender.zc_completed_copied = 1000;
+    r = compute_ledger(in);
+    EXPECT_FALSE(find_check(r, "ledger: kernel completions")->passed);
+}
+
+TEST(Ledger, ExpectedCopiesPerByte) {
+    AppCounts app;
+    app.bytes_sent = 1000;
+    app.user_copy_bytes = 1000;
+    EXPECT_DOUBLE_EQ(*expected_copies_per_byte(Strategy::two_copy, app, std::nullopt), 3.0);
+    app.user_copy_bytes = 0;
+    EXPECT_DOUBLE_EQ(*expected_copies_per_byte(Strategy::one_copy, app, std::nullopt), 2.0);
+    EXPECT_FALSE(expected_copies_per_byte(Strategy::zero_copy, app, std::nullopt));
+    ZerocopyStats z;
+    z.completions = 4;
+    z.completions_copied = 1;
+    EXPECT_DOUBLE_EQ(*expected_copies_per_byte(Strategy::zero_copy, app, z), 1.25);
+    app.bytes_sent = 0;
+    EXPECT_FALSE(expected_copies_per_byte(Strategy::one_copy, app, std::nullopt));
+}
+
+TEST(Ledger, FormatPercent) {
+    EXPECT_EQ(format_percent(100.0), "100%");
+    EXPECT_EQ(format_percent(0.0), "0%");
+    EXPECT_EQ(format_percent(50.0), "50%");
+    EXPECT_EQ(format_percent(12.34), "12.3%");
+    EXPECT_EQ(format_percent(99.7), "99.7%");
+    EXPECT_EQ(format_percent(99.99), ">99.9%");
+    EXPECT_EQ(format_percent(0.01), "<0.1%");
+    EXPECT_EQ(format_percent(0.3), "0.3%");
+}
+
+TEST(Ledger, ZeroBytesSentHasNoCopiesPerByte) {
+    auto in = veth_cell(Strategy::one_copy, 0);
+    auto r = compute_ledger(in);
+    EXPECT_EQ(r.ledger["copies_per_byte"]["unsupported"], "no bytes were sent");
+}
+
+} // namespace
+} // namespace copyscope

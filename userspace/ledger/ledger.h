@@ -1,0 +1,103 @@
+#pragma once
+// The copy ledger of one cell, in one place: pure functions from what the application
+// counted (AppCounts, ZerocopyStats) and what the tracer counted in the kernel, per lab
+// namespace, to the ledger JSON, its checks and the zero-copy verdict. No I/O, no BPF:
+// unit tests drive it with synthetic numbers.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "report/cell.h"
+
+namespace copyscope {
+
+// Kernel-side counts of one network namespace (summed over CPUs), as the BPF programs
+// keep them (bpf/copyscope_shared.h).
+struct KernelCounts {
+    uint64_t send_calls = 0;
+    uint64_t send_bytes = 0;              // bytes the kernel accepted from sendmsg
+    uint64_t send_copy_bytes = 0;         // copied into skbs at send time
+    uint64_t zc_send_calls = 0;           // sendmsg calls with MSG_ZEROCOPY
+    uint64_t zc_pinned_bytes = 0;         // sent by reference to pinned user pages
+    uint64_t zc_fallback_bytes = 0;       // MSG_ZEROCOPY asked, copied at send time
+    uint64_t send_unclassified_bytes = 0; // accepted, but the send loop was not seen
+    uint64_t xmit_zc_skbs = 0;            // zerocopy skbs leaving from a local socket
+    uint64_t xmit_zc_bytes = 0;
+    uint64_t xmit_zc_pages = 0;           // pages spanned by their fragments
+    uint64_t fwd_zc_bytes = 0;            // zerocopy bytes forwarded on (no socket)
+    uint64_t rx_zc_skbs = 0;              // zerocopy skbs received
+    uint64_t rx_zc_bytes = 0;
+    uint64_t deferred_calls = 0;          // skb_copy_ubufs calls (direct hook)
+    uint64_t deferred_bytes = 0;
+    uint64_t recv_calls = 0;
+    uint64_t recv_bytes = 0;              // copied from skbs to the receiver
+    uint64_t retrans_segs = 0;
+    uint64_t retrans_bytes = 0;
+    uint64_t zc_completed_sends = 0;      // completion hook (kernel side)
+    uint64_t zc_completed_copied = 0;
+};
+
+// How one hook was taken on the running kernel.
+struct HookUse {
+    std::string hook;              // send, pinned_pages, deferred_copy, receive_copy, retransmits, completions
+    std::string mechanism;         // fexit, fentry, tp_btf, inferred, userspace
+    std::vector<std::string> targets;
+    bool exact = false;            // the count is the kernel's own, not derived
+    std::string note;              // how the count is obtained, in words
+    std::string unsupported;       // non-empty: the hook is not available, and why
+};
+
+// Hook names (HookUse::hook).
+inline constexpr const char* hook_send = "send";
+inline constexpr const char* hook_pinned_pages = "pinned_pages";
+inline constexpr const char* hook_deferred = "deferred_copy";
+inline constexpr const char* hook_receive = "receive_copy";
+inline constexpr const char* hook_retransmits = "retransmits";
+inline constexpr const char* hook_completions = "completions";
+
+// What the tracer saw in one cell.
+struct TracerView {
+    std::vector<HookUse> hooks;
+    uint64_t sender_ns = 0;   // namespace inode numbers
+    uint64_t receiver_ns = 0; // == sender_ns when one namespace (loopback)
+    KernelCounts sender;
+    KernelCounts receiver;    // ignored when receiver_ns == sender_ns
+    uint64_t missed_events = 0; // BPF program runs the kernel skipped (recursion)
+};
+
+struct LedgerInput {
+    Strategy strategy = Strategy::one_copy;
+    Transport transport = Transport::veth;
+    AppCounts app;
+    std::optional<ZerocopyStats> zerocopy;
+    std::optional<TracerView> tracer; // nullopt: no kernel-side view at all
+    std::string tracer_unavailable;   // why, when tracer is nullopt
+};
+
+struct LedgerResult {
+    nlohmann::json ledger;
+    std::vector<Check> checks;
+};
+
+// Tolerance of the "within 1%" comparisons.
+inline constexpr double ledger_tolerance = 0.01;
+
+LedgerResult compute_ledger(const LedgerInput& in);
+
+// Deferred bytes per the deferred hook's mechanism: the direct skb_copy_ubufs count, or
+// zerocopy bytes received in the namespace minus those forwarded on (inferred).
+uint64_t deferred_bytes(const KernelCounts& k, const std::string& mechanism);
+
+// Copies per byte the strategy's model predicts: user copy + kernel copy or, for
+// zero-copy, the fraction of sends the kernel reported COPIED + the receive copy.
+// nullopt when the model cannot say (no bytes, zero-copy without completions).
+std::optional<double> expected_copies_per_byte(Strategy s, const AppCounts& app,
+                                               const std::optional<ZerocopyStats>& zc);
+
+// "12%", "99.6%", "100%": whole numbers unless that would round a partial share to 0 or 100.
+std::string format_percent(double percent);
+
+} // namespace copyscope
