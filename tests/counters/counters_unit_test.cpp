@@ -295,6 +295,21 @@ TEST(Json, UnsupportedEventsCarryAReasonAndNoValue) {
     EXPECT_TRUE(hw_note) << j["notes"].dump();
 }
 
+TEST(Json, SystemScopeAloneStillSaysHardwareIsUnsupported) {
+    CounterSnapshot s = vm_like_snapshot();
+    s.scope = CounterScope::system;
+    const auto j = counters_json(s, 1 << 20, 1.0);
+    EXPECT_FALSE(j.contains("thread"));
+    EXPECT_FALSE(j["derived"].contains("thread"));
+    EXPECT_TRUE(j["derived"].contains("system"));
+    bool hw_note = false;
+    for (const auto& n : j["notes"])
+        hw_note |= n.get<std::string>().find("hardware events unsupported") != std::string::npos;
+    EXPECT_TRUE(hw_note) << j["notes"].dump();
+    EXPECT_NE(j["summary"].get<std::string>().find("busy"), std::string::npos) << j["summary"];
+    EXPECT_NE(j["summary"].get<std::string>().find("hw: unsupported"), std::string::npos);
+}
+
 TEST(Json, MultiplexedEventsAreScaledAndSayBy) {
     const auto j = counters_json(vm_like_snapshot(), 1 << 20, 1.0);
     const auto& cs = j["system"]["events"]["context-switches"];

@@ -304,9 +304,9 @@ nlohmann::json counters_json(const CounterSnapshot& snap, uint64_t bytes, double
     }
 
     nlohmann::json derived = nlohmann::json::object();
+    Totals both; // sender + receiver
     if (thread) {
         nlohmann::json t;
-        Totals both;
         for (const auto* role : {&snap.sender, &snap.receiver}) {
             const bool is_sender = role == &snap.sender;
             const char* name = is_sender ? "sender" : "receiver";
@@ -332,21 +332,6 @@ nlohmann::json counters_json(const CounterSnapshot& snap, uint64_t bytes, double
         const Figure task = lookup(both, snap.events, "task-clock");
         const Figure cpu_s = task.value ? Figure{*task.value / 1e9, ""} : task;
         derived["thread"] = derived_json(both, snap.events, bytes, seconds, cpu_s);
-        if (wants_hw) {
-            std::string hw_reason;
-            bool any_hw_counted = false;
-            for (const EventDef* e : snap.events) {
-                if (!uses_cpu_pmu(*e)) continue;
-                const Figure f = lookup(both, snap.events, e->name);
-                if (f.value)
-                    any_hw_counted = true;
-                else if (hw_reason.empty())
-                    hw_reason = f.why;
-            }
-            if (!any_hw_counted)
-                notes.push_back("hardware events unsupported, only software events counted (" +
-                                hw_reason + ")");
-        }
     }
     if (system) {
         if (!snap.system_unsupported.empty()) {
@@ -379,6 +364,23 @@ nlohmann::json counters_json(const CounterSnapshot& snap, uint64_t bytes, double
                             "its task-clock is time enabled per CPU (idle included), so its "
                             "cpu_seconds_per_gib comes from /proc/stat busy time");
         }
+    }
+    if (wants_hw) {
+        // Say plainly when no hardware event could be counted (this VM), with the reason.
+        const Totals& totals = thread ? both : snap.system;
+        std::string hw_reason;
+        bool any_hw_counted = false;
+        for (const EventDef* e : snap.events) {
+            if (!uses_cpu_pmu(*e)) continue;
+            const Figure f = lookup(totals, snap.events, e->name);
+            if (f.value)
+                any_hw_counted = true;
+            else if (hw_reason.empty())
+                hw_reason = f.why;
+        }
+        if (!any_hw_counted)
+            notes.push_back("hardware events unsupported, only software events counted (" +
+                            hw_reason + ")");
     }
     j["derived"] = derived;
     j["notes"] = notes;
