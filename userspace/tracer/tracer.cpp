@@ -23,6 +23,16 @@ class TracerObserver final : public CellObserver {
             return;
         }
         HookPlan plan = plan_hooks(features, options.hooks);
+        if (plan.progs.empty()) {
+            // Nothing to attach (e.g. tracing programs refused): the ledger says why.
+            for (const auto& use : plan.uses)
+                if (!use.unsupported.empty()) {
+                    unavailable_ = "no hook can be attached: " + use.unsupported;
+                    break;
+                }
+            if (unavailable_.empty()) unavailable_ = "no hook can be attached";
+            return;
+        }
         try {
             bpf_ = std::make_unique<BpfTracer>(plan);
         } catch (const RunError& e) {

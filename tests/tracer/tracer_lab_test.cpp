@@ -1,0 +1,308 @@
+// What the copy ledger must show on this machine's kernel, on real cells in real labs
+// (root: namespaces, veth, BPF). See issue 3 and shared/DESIGN.md.
+#include <array>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <future>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <gtest/gtest.h>
+
+#include "common/unique_fd.h"
+#include "runner/runner.h"
+#include "support/system_probe.h"
+#include "tracer/bpf_tracer.h"
+#include "tracer/tracer.h"
+
+namespace copyscope {
+namespace {
+
+constexpr uint64_t MiB = 1 << 20;
+
+std::string strategy_name(Strategy s) { return std::string(to_string(s)); }
+
+// Our programs are all named cs_*: what `bpftool prog` lists of them.
+std::string our_programs_in_bpftool() {
+    std::string out;
+    FILE* p = popen("bpftool prog show 2>/dev/null || /usr/sbin/bpftool prog show 2>/dev/null", "r");
+    if (!p) return "popen failed";
+    std::array<char, 512> buf{};
+    while (std::fgets(buf.data(), buf.size(), p)) {
+        std::string line(buf.data());
+        if (line.find(" name cs_") != std::string::npos) out += line;
+    }
+    pclose(p);
+    return out;
+}
+
+// A program goes when its last reference does; the kernel frees tracing programs and links
+// after an RCU grace period, so give it a moment before calling anything left over.
+std::string our_programs_after_release() {
+    std::string left;
+    for (int i = 0; i < 100; ++i) {
+        left = our_programs_in_bpftool();
+        if (left.empty()) break;
+        usleep(50 * 1000);
+    }
+    return left;
+}
+
+std::string failed_checks(const CellResult& r) {
+    std::string out;
+    for (const auto& c : r.checks)
+        if (!c.passed) out += c.name + ": " + c.detail + "\n";
+    return out;
+}
+
+uint64_t u64(const nlohmann::json& j, const char* key) {
+    EXPECT_TRUE(j.contains(key) && j[key].is_number()) << key << " in " << j.dump();
+    return j.value(key, uint64_t{0});
+}
+
+class TracerLab : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        if (!testsupport::running_as_root()) return;
+        tracer_ = make_tracer({HookMode::automatic}).release();
+    }
+    static void TearDownTestSuite() {
+        delete tracer_;
+        tracer_ = nullptr;
+    }
+    static CellObserver* tracer_;
+};
+CellObserver* TracerLab::tracer_ = nullptr;
+
+struct CellCase {
+    Strategy strategy;
+    uint64_t size;
+    unsigned threads;
+};
+
+std::string case_name(const ::testing::TestParamInfo<CellCase>& info) {
+    std::string s = strategy_name(info.param.strategy);
+    for (auto& c : s)
+        if (c == '-') c = '_';
+    return s + "_" + std::to_string(info.param.size) + "B_" + std::to_string(info.param.threads) +
+           "t";
+}
+
+class TracerCell : public TracerLab, public ::testing::WithParamInterface<CellCase> {};
+
+// Copies per byte, exact receive copies, deferred copies and the verdict, per strategy.
+TEST_P(TracerCell, LedgerHoldsOnThisKernel) {
+    COPYSCOPE_REQUIRE_ROOT();
+    const CellCase c = GetParam();
+    CellSpec spec;
+    spec.strategy = c.strategy;
+    spec.transport = Transport::veth;
+    spec.message_size = c.size;
+    spec.threads = c.threads;
+    // Small messages are slow per byte (per-field 256 B: ~5 MB/s here): fewer bytes.
+    spec.bytes = c.size >= 65536 ? 64 * MiB : 4 * MiB;
+    CellResult r = run_cell(spec, {tracer_});
+    ASSERT_TRUE(r.error.empty()) << r.error;
+    const nlohmann::json& L = r.ledger;
+    ASSERT_TRUE(L.is_object());
+    ASSERT_TRUE(L["tracer"]["available"].get<bool>()) << L["tracer"].dump();
+    EXPECT_EQ(failed_checks(r), "");
+
+    // Receive copy bytes == bytes received, exactly.
+    EXPECT_EQ(u64(L, "receive_copy_bytes"), r.app.bytes_received);
+    EXPECT_EQ(u64(L["by_namespace"]["receiver"], "receive_copy_bytes"), r.app.bytes_received);
+    EXPECT_EQ(u64(L["by_namespace"]["sender"], "receive_copy_bytes"), 0u);
+
+    const double expected_cpb = c.strategy == Strategy::two_copy ? 3.0 : 2.0;
+    const double cpb = L["copies_per_byte"].get<double>();
+    EXPECT_NEAR(cpb, expected_cpb, 0.01 * expected_cpb);
+
+    const uint64_t deferred = u64(L, "deferred_copy_bytes");
+    if (c.strategy == Strategy::zero_copy) {
+        const uint64_t pinned = u64(L, "zerocopy_pinned_bytes");
+        const uint64_t retrans = u64(L, "retransmit_bytes");
+        EXPECT_EQ(pinned, r.app.bytes_sent); // veth has scatter-gather: nothing falls back
+        EXPECT_LE(std::fabs(double(deferred) - double(pinned)), 0.01 * pinned + retrans)
+            << "deferred " << deferred << " pinned " << pinned;
+        EXPECT_EQ(u64(L["by_namespace"]["receiver"], "deferred_copy_bytes"), deferred);
+        EXPECT_GT(u64(L, "pinned_pages"), 0u);
+        ASSERT_TRUE(r.zerocopy.has_value());
+        EXPECT_GT(r.zerocopy->completions, 0u);
+        EXPECT_EQ(r.zerocopy->completions_copied, r.zerocopy->completions);
+        const std::string verdict = L["verdict"].get<std::string>();
+        EXPECT_NE(verdict.find("not effective"), std::string::npos) << verdict;
+        EXPECT_NE(verdict.find("receiver's namespace"), std::string::npos) << verdict;
+        EXPECT_NEAR(L["deferred_copy_percent"].get<double>(), 100.0, 1.0);
+    } else {
+        EXPECT_EQ(deferred, 0u);
+        EXPECT_EQ(u64(L, "zerocopy_pinned_bytes"), 0u);
+        EXPECT_EQ(u64(L, "kernel_send_copy_bytes"), r.app.bytes_sent);
+        EXPECT_TRUE(L["verdict"].is_null());
+    }
+}
+
+std::vector<CellCase> all_cases() {
+    std::vector<CellCase> v;
+    for (Strategy s : all_strategies)
+        for (uint64_t size : {uint64_t{65536}, uint64_t{256}})
+            for (unsigned t : {1u, 2u}) v.push_back({s, size, t});
+    return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(Veth, TracerCell, ::testing::ValuesIn(all_cases()), case_name);
+
+// This kernel refuses fentry/fexit: the hooks must say which fallback they took.
+TEST_F(TracerLab, HooksNameTheirMechanism) {
+    COPYSCOPE_REQUIRE_ROOT();
+    CellSpec spec;
+    spec.strategy = Strategy::zero_copy;
+    spec.message_size = 65536;
+    spec.bytes = 8 * MiB;
+    CellResult r = run_cell(spec, {tracer_});
+    const nlohmann::json& hooks = r.ledger["hooks"];
+    for (const char* h : {hook_send, hook_pinned_pages, hook_deferred, hook_receive,
+                          hook_retransmits, hook_completions}) {
+        ASSERT_TRUE(hooks.contains(h)) << h;
+        EXPECT_TRUE(hooks[h].contains("mechanism")) << h << ": " << hooks[h].dump();
+        EXPECT_TRUE(hooks[h]["count"] == "exact" || hooks[h]["count"] == "inferred") << h;
+    }
+    const ProbeResult& fexit = kernel_features().probe(AttachKind::fexit, "tcp_sendmsg_locked");
+    EXPECT_EQ(hooks[hook_send]["mechanism"], fexit.ok ? "fexit" : "tp_btf");
+    EXPECT_EQ(hooks[hook_deferred]["count"], fexit.ok ? "exact" : "inferred");
+}
+
+// Forced tracepoint forms give the same ledger (here they are what auto picks anyway).
+TEST_F(TracerLab, PreferTracepointsMode) {
+    COPYSCOPE_REQUIRE_ROOT();
+    auto tp = make_tracer({HookMode::prefer_tracepoints});
+    CellSpec spec;
+    spec.strategy = Strategy::zero_copy;
+    spec.message_size = 65536;
+    spec.bytes = 16 * MiB;
+    CellResult r = run_cell(spec, {tp.get()});
+    EXPECT_EQ(failed_checks(r), "");
+    EXPECT_EQ(r.ledger["tracer"]["hook_mode"], "prefer-tracepoints");
+    EXPECT_EQ(r.ledger["hooks"][hook_send]["mechanism"], "tp_btf");
+    EXPECT_EQ(r.ledger["hooks"][hook_deferred]["mechanism"], "inferred");
+    EXPECT_EQ(r.ledger["hooks"][hook_completions]["mechanism"], "userspace");
+}
+
+// Two runs at once in separate labs, each with its own tracer: each ledger counts only its
+// own bytes. Different byte counts make any cross-counting visible.
+TEST_F(TracerLab, ConcurrentLabsCountOnlyTheirOwnBytes) {
+    COPYSCOPE_REQUIRE_ROOT();
+    auto run = [](Strategy s, uint64_t bytes) {
+        auto tracer = make_tracer({HookMode::automatic});
+        CellSpec spec;
+        spec.strategy = s;
+        spec.message_size = 65536;
+        spec.bytes = bytes;
+        return run_cell(spec, {tracer.get()});
+    };
+    auto a = std::async(std::launch::async, run, Strategy::one_copy, 96 * MiB);
+    auto b = std::async(std::launch::async, run, Strategy::zero_copy, 40 * MiB);
+    CellResult ra = a.get(), rb = b.get();
+    for (const CellResult* r : {&ra, &rb}) {
+        EXPECT_EQ(failed_checks(*r), "");
+        EXPECT_EQ(u64(r->ledger, "receive_copy_bytes"), r->app.bytes_received);
+        const uint64_t sent = u64(r->ledger, "kernel_send_copy_bytes") +
+                              u64(r->ledger, "zerocopy_pinned_bytes") +
+                              u64(r->ledger, "zerocopy_fallback_bytes");
+        EXPECT_EQ(sent, r->app.bytes_sent);
+    }
+    EXPECT_EQ(u64(ra.ledger, "zerocopy_pinned_bytes"), 0u); // b's zerocopy bytes stay in b
+    EXPECT_EQ(u64(ra.ledger, "deferred_copy_bytes"), 0u);
+    EXPECT_EQ(u64(rb.ledger, "kernel_send_copy_bytes"), 0u); // a's copies stay in a
+    EXPECT_NE(ra.ledger["by_namespace"]["sender"]["inode"],
+              rb.ledger["by_namespace"]["sender"]["inode"]);
+}
+
+// Loading and destroying the tracer leaves no program, link or map of ours behind.
+TEST(TracerLifetime, NothingStaysLoaded) {
+    COPYSCOPE_REQUIRE_ROOT();
+    ASSERT_EQ(our_programs_after_release(), "") << "programs of ours loaded before the test";
+    std::vector<uint32_t> ids;
+    {
+        BpfTracer bpf(plan_hooks(kernel_features(), HookMode::automatic));
+        ids = bpf.program_ids();
+        ASSERT_FALSE(ids.empty());
+        EXPECT_NE(our_programs_in_bpftool(), "");
+        for (uint32_t id : ids) {
+            UniqueFd fd(bpf_prog_get_fd_by_id(id));
+            EXPECT_TRUE(fd) << "program " << id << " not loaded";
+        }
+    }
+    EXPECT_EQ(our_programs_after_release(), "");
+    for (uint32_t id : ids) {
+        UniqueFd fd(bpf_prog_get_fd_by_id(id));
+        EXPECT_FALSE(fd) << "program " << id << " still loaded after destruction";
+        EXPECT_EQ(errno, ENOENT);
+    }
+}
+
+// After whole cells with a tracer, nothing of ours remains either; and a process killed
+// with its tracer loaded leaves nothing (fds die with it; nothing is pinned).
+TEST(TracerLifetime, NothingStaysAfterCellsOrSigkill) {
+    COPYSCOPE_REQUIRE_ROOT();
+    {
+        auto tracer = make_tracer({HookMode::automatic});
+        CellSpec spec;
+        spec.bytes = 4 * MiB;
+        run_cell(spec, {tracer.get()});
+    }
+    EXPECT_EQ(our_programs_after_release(), "");
+
+    int ready[2];
+    ASSERT_EQ(pipe(ready), 0);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        close(ready[0]);
+        BpfTracer bpf(plan_hooks(kernel_features(), HookMode::automatic));
+        (void)!write(ready[1], "x", 1);
+        pause();
+        _exit(0);
+    }
+    close(ready[1]);
+    char c;
+    ASSERT_EQ(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    EXPECT_NE(our_programs_in_bpftool(), "");
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT_EQ(our_programs_after_release(), "");
+}
+
+// Without the right to load BPF the ledger still comes, every kernel field "unsupported"
+// with the reason, never 0.
+TEST(TracerLifetime, UnprivilegedLedgerSaysUnsupported) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(10);
+        auto tracer = make_tracer({HookMode::automatic});
+        CellResult r;
+        r.spec.strategy = Strategy::zero_copy;
+        r.app.bytes_sent = r.app.bytes_received = MiB;
+        r.zerocopy = ZerocopyStats{};
+        tracer->cell_end(r);
+        for (const char* f : {"kernel_send_copy_bytes", "zerocopy_pinned_bytes", "pinned_pages",
+                              "deferred_copy_bytes", "receive_copy_bytes", "retransmit_bytes",
+                              "copies_per_byte"}) {
+            const auto& v = r.ledger[f];
+            if (!v.is_object() || v["unsupported"].get<std::string>().empty()) _exit(11);
+        }
+        if (r.ledger["tracer"]["available"].get<bool>()) _exit(12);
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+} // namespace
+} // namespace copyscope
