@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "common/capabilities.h"
 #include "common/errors.h"
+#include "counters/counters.h"
 #include "report/report.h"
 #include "report/summary.h"
 #include "runner/runner.h"
@@ -45,6 +46,10 @@ void write_report(const Report& report, const std::string& path) {
 }
 
 int run(const RunCommand& cmd, const std::vector<std::string>& args) {
+    // Every option is checked before anything starts: bad input exits 2.
+    CounterOptions counter_options;
+    counter_options.events = parse_counter_selection(cmd.counters);
+    counter_options.scope = parse_counter_scope(cmd.counter_scope);
     check_output_path(cmd.output);
     auto missing = missing_run_capabilities(current_capabilities());
     if (!missing.empty()) {
@@ -55,6 +60,7 @@ int run(const RunCommand& cmd, const std::vector<std::string>& args) {
     }
 
     std::vector<std::unique_ptr<CellObserver>> owned;
+    owned.push_back(make_counters(counter_options));
     std::vector<CellObserver*> observers;
     for (auto& o : owned) observers.push_back(o.get());
 
@@ -80,6 +86,7 @@ int run(const RunCommand& cmd, const std::vector<std::string>& args) {
             result = run_cell(spec, observers, options);
         } catch (const RunError& e) {
             if (!cmd.quiet) std::fputs("\n", stderr);
+            if (g_stop) break; // the signal cut the lab's setup short: an interruption
             report.complete = false;
             report.interrupted_reason = std::string("lab failed: ") + e.what();
             write_report(report, cmd.output);
@@ -118,15 +125,17 @@ int run(const RunCommand& cmd, const std::vector<std::string>& args) {
 int doctor(const DoctorCommand& cmd) {
     nlohmann::json j;
     j["host"] = to_json(probe_host());
-    if (cmd.json) {
-        std::cout << j.dump(2) << "\n";
-    } else {
+    if (!cmd.json) {
         const HostInfo h = probe_host();
         std::cout << "kernel   " << h.kernel_release << "\n"
                   << "cpu      " << h.cpu_model << " (" << h.cores << " cores)\n"
                   << "btf      " << (h.btf_present ? "yes (/sys/kernel/btf/vmlinux)" : "no") << "\n"
-                  << "lockdown " << h.lockdown << "\n";
+                  << "lockdown " << h.lockdown << "\n\n";
     }
+    nlohmann::json counters = counters_doctor();
+    if (cmd.json) j["counters"] = counters;
+    else std::cout << render_counters_doctor(counters);
+    if (cmd.json) std::cout << j.dump(2) << "\n";
     return 0;
 }
 

@@ -161,6 +161,11 @@ Command parse_command_line(const std::vector<std::string>& args) {
     DoctorCommand doc;
     doctor->add_flag("--json", doc.json, "Print JSON instead of a table");
 
+    // CLI11 would call an unknown command a missing one; name it instead.
+    if (args.size() > 1 && !args[1].empty() && args[1][0] != '-' && args[1] != "run" &&
+        args[1] != "doctor")
+        throw UsageError("unknown command '" + args[1] + "' (allowed: run, doctor; see "
+                         "'copyscope --help')");
     std::vector<const char*> argv;
     for (const std::string& a : args) argv.push_back(a.c_str());
     try {

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include "common/errors.h"
@@ -22,6 +23,22 @@ void set_timeouts(int fd, int seconds) {
     if (::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0 ||
         ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0)
         throw RunError(errno_message("setsockopt(SO_SNDTIMEO/SO_RCVTIMEO)", errno));
+}
+
+// connect(), riding out a signal: an interrupted connect goes on in the background, so
+// wait for it to finish instead of failing.
+void connect_to(int fd, const sockaddr_in& addr, int timeout_seconds) {
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) return;
+    if (errno != EINTR) throw RunError(errno_message("connect", errno));
+    pollfd p{fd, POLLOUT, 0};
+    int r;
+    do {
+        r = ::poll(&p, 1, timeout_seconds * 1000);
+    } while (r < 0 && errno == EINTR);
+    int err = r == 0 ? ETIMEDOUT : 0;
+    socklen_t len = sizeof err;
+    if (r > 0 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if (err != 0) throw RunError(errno_message("connect", err));
 }
 
 } // namespace
@@ -55,9 +72,10 @@ std::vector<Connection> open_connections(const Lab& lab, unsigned count, int tim
             c.sender = tcp_socket();
         }
         set_timeouts(c.sender.get(), timeout_seconds);
-        if (::connect(c.sender.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-            throw RunError(errno_message("connect to " + lab.receiver_address(), errno));
-        c.receiver = UniqueFd(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        connect_to(c.sender.get(), addr, timeout_seconds);
+        do {
+            c.receiver = UniqueFd(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        } while (!c.receiver && errno == EINTR);
         if (!c.receiver) throw RunError(errno_message("accept", errno));
         set_timeouts(c.receiver.get(), timeout_seconds);
         connections.push_back(std::move(c));

@@ -1,0 +1,150 @@
+// Command-line validation: every bad input is a UsageError that names the bad value and
+// what is allowed; the binary turns it into exit status 2 with nothing started.
+#include <gtest/gtest.h>
+
+#include "cli/cli.h"
+#include "common/errors.h"
+#include "support/run_binary.h"
+#include "support/system_probe.h"
+
+using namespace copyscope;
+
+namespace {
+
+Command parse(std::vector<std::string> args) {
+    args.insert(args.begin(), "copyscope");
+    return parse_command_line(args);
+}
+
+RunCommand parse_run(std::vector<std::string> args) {
+    args.insert(args.begin(), "run");
+    return std::get<RunCommand>(parse(args));
+}
+
+// Expects a UsageError whose message contains every one of `needles`.
+void expect_usage_error(std::vector<std::string> args, std::vector<std::string> needles) {
+    try {
+        parse(args);
+        ADD_FAILURE() << "accepted: " << testing::PrintToString(args);
+    } catch (const UsageError& e) {
+        for (const auto& n : needles)
+            EXPECT_NE(std::string(e.what()).find(n), std::string::npos)
+                << "'" << e.what() << "' lacks '" << n << "'";
+    }
+}
+
+} // namespace
+
+TEST(Cli, DefaultPlanIsAllStrategiesThreeSizesOneAndTwoThreads) {
+    RunCommand cmd = parse_run({});
+    ASSERT_EQ(cmd.plan.size(), 4u * 3u * 2u);
+    EXPECT_EQ(cmd.output, "copyscope-report.json");
+    EXPECT_EQ(cmd.plan.front().transport, Transport::veth);
+    EXPECT_EQ(cmd.plan.front().duration_seconds, 2.0);
+    EXPECT_EQ(cmd.plan.front().bytes, 0u);
+    EXPECT_TRUE(cmd.trace);
+}
+
+TEST(Cli, ListsRepeatedOrCommaSeparated) {
+    RunCommand cmd = parse_run({"--strategy", "one-copy,zero-copy", "--strategy", "two-copy",
+                                "--size", "64", "--size", "4K,1MiB", "--threads", "1,8",
+                                "--bytes", "1M", "--transport", "loopback", "--verify-payload"});
+    ASSERT_EQ(cmd.plan.size(), 3u * 3u * 2u);
+    EXPECT_EQ(cmd.plan[0].strategy, Strategy::one_copy);
+    EXPECT_EQ(cmd.plan[0].message_size, 64u);
+    EXPECT_EQ(cmd.plan[2].message_size, 4096u);
+    EXPECT_EQ(cmd.plan[5].message_size, 1u << 20);
+    EXPECT_EQ(cmd.plan[1].threads, 8u);
+    EXPECT_EQ(cmd.plan[0].bytes, 1u << 20);
+    EXPECT_EQ(cmd.plan[0].duration_seconds, 0.0);
+    EXPECT_EQ(cmd.plan[0].transport, Transport::loopback);
+    EXPECT_TRUE(cmd.plan[0].verify_payload);
+}
+
+TEST(Cli, AllMeansEveryStrategyOnce) {
+    RunCommand cmd = parse_run({"--strategy", "all,one-copy", "--size", "64", "--threads", "1"});
+    ASSERT_EQ(cmd.plan.size(), 4u);
+}
+
+TEST(Cli, BadSizes) {
+    expect_usage_error({"run", "--size", "0"}, {"'0'", "8 bytes to 16MiB"});
+    expect_usage_error({"run", "--size", "4"}, {"'4'", "8 bytes"});
+    expect_usage_error({"run", "--size", "17M"}, {"'17M'", "16MiB"});
+    expect_usage_error({"run", "--size", "lots"}, {"'lots'", "allowed"});
+}
+
+TEST(Cli, BadThreads) {
+    expect_usage_error({"run", "--threads", "0"}, {"'0'", "1 to 256"});
+    expect_usage_error({"run", "--threads", "257"}, {"'257'", "1 to 256"});
+    expect_usage_error({"run", "--threads", "two"}, {"'two'", "1 to 256"});
+}
+
+TEST(Cli, UnknownStrategyAndTransport) {
+    expect_usage_error({"run", "--strategy", "three-copy"},
+                       {"'three-copy'", "two-copy", "per-field", "one-copy", "zero-copy", "all"});
+    expect_usage_error({"run", "--transport", "wifi"}, {"'wifi'", "veth", "loopback"});
+}
+
+TEST(Cli, DurationAndBytes) {
+    expect_usage_error({"run", "--duration", "1", "--bytes", "1M"}, {"--duration", "--bytes"});
+    expect_usage_error({"run", "--duration", "0"}, {"--duration", "3600"});
+    expect_usage_error({"run", "--duration", "-3"}, {"--duration"});
+    expect_usage_error({"run", "--duration", "99999"}, {"--duration", "3600"});
+    expect_usage_error({"run", "--bytes", "0"}, {"--bytes", "'0'"});
+}
+
+TEST(Cli, UnknownOptionOrCommand) {
+    expect_usage_error({"run", "--frobnicate"}, {"frobnicate", "copyscope run --help"});
+    expect_usage_error({"explode"}, {"explode"});
+    expect_usage_error({}, {"subcommand"});
+}
+
+TEST(Cli, DoctorJson) {
+    auto cmd = parse({"doctor", "--json"});
+    ASSERT_TRUE(std::holds_alternative<DoctorCommand>(cmd));
+    EXPECT_TRUE(std::get<DoctorCommand>(cmd).json);
+}
+
+// The binary: bad input exits 2 with one clear line on stderr, before anything starts.
+TEST(CliBinary, BadInputExitsTwoWithTheValueNamed) {
+    auto r = testsupport::run_copyscope({"run", "--size", "0"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("'0'"), std::string::npos) << r.err;
+    EXPECT_TRUE(r.out.empty());
+}
+
+TEST(CliBinary, UnwritableOutputExitsTwo) {
+    auto r = testsupport::run_copyscope({"run", "-o", "/nonexistent-dir/report.json"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("/nonexistent-dir"), std::string::npos) << r.err;
+    r = testsupport::run_copyscope({"run", "-o", "/tmp"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("directory"), std::string::npos) << r.err;
+}
+
+TEST(CliBinary, HelpExplainsEveryOption) {
+    auto r = testsupport::run_copyscope({"run", "--help"});
+    EXPECT_EQ(r.status, 0);
+    for (const char* opt : {"--strategy", "--size", "--threads", "--duration", "--bytes",
+                            "--transport", "--verify-payload", "--output", "--quiet", "--hooks",
+                            "--no-trace", "--counters"})
+        EXPECT_NE(r.out.find(opt), std::string::npos) << opt;
+    r = testsupport::run_copyscope({"--help"});
+    EXPECT_EQ(r.status, 0);
+    EXPECT_NE(r.out.find("run"), std::string::npos);
+    EXPECT_NE(r.out.find("doctor"), std::string::npos);
+}
+
+// Without root: exit 2, naming the missing capabilities. Needs root to drop to nobody.
+TEST(CliBinary, WithoutRootSaysWhichCapabilityIsMissing) {
+    if (!testsupport::running_as_root()) {
+        auto r = testsupport::run_copyscope({"run", "-o", "/tmp/copyscope-nonroot.json"});
+        EXPECT_EQ(r.status, 2);
+        EXPECT_NE(r.err.find("CAP_"), std::string::npos) << r.err;
+        return;
+    }
+    auto r = testsupport::run_copyscope({"run", "-o", "/tmp/copyscope-nonroot.json"}, 60, 65534);
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find("CAP_SYS_ADMIN"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("CAP_NET_ADMIN"), std::string::npos) << r.err;
+}
