@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs, from Debian's packages, what copyscope needs to build, run and test — only what
+# is missing, so it is cheap to run again. Usage: scripts/deps.sh [extra packages...]
+set -euo pipefail
+
+packages=(
+  cmake g++ make pkg-config                  # build
+  clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev   # BPF CO-RE objects and skeletons
+  libcli11-dev nlohmann-json3-dev             # command line, report
+  libnl-3-dev libnl-route-3-dev               # namespaces and veth over netlink
+  libgtest-dev                                # tests
+  iproute2                                    # not used by copyscope; handy to inspect a lab
+  python3-matplotlib                          # plots
+  "$@"
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "deps: installing ${missing[*]}" >&2
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+fi
