@@ -43,11 +43,15 @@ struct {
 
 /* ---- namespace filter ------------------------------------------------------------- */
 
+/* All programs here are tracing programs (tp_btf, fentry, fexit): their arguments are BTF
+ * pointers, so fields are read directly (a faulting read yields 0) rather than through
+ * bpf_probe_read_kernel, which costs a helper call per field. Pointers computed by hand
+ * (skb_shinfo, the notification skb) still go through BPF_CORE_READ. */
 static __always_inline struct cs_counters *counters_for_net(const struct net *net)
 {
 	if (!net)
 		return NULL;
-	__u32 inum = BPF_CORE_READ(net, ns.inum);
+	__u32 inum = net->ns.inum;
 	__u32 *slot = bpf_map_lookup_elem(&cs_ns_filter, &inum);
 	if (!slot)
 		return NULL;
@@ -58,7 +62,7 @@ static __always_inline struct cs_counters *counters_for_dev(const struct net_dev
 {
 	if (!dev)
 		return NULL;
-	return counters_for_net(BPF_CORE_READ(dev, nd_net.net));
+	return counters_for_net(dev->nd_net.net);
 }
 
 /* Lab TCP sockets only. sk_protocol was a bitfield before v5.6 (commit bf9765145b85
@@ -67,10 +71,10 @@ static __always_inline struct cs_counters *counters_for_tcp_sock(const struct so
 {
 	if (!sk)
 		return NULL;
-	struct cs_counters *c = counters_for_net(BPF_CORE_READ(sk, __sk_common.skc_net.net));
+	struct cs_counters *c = counters_for_net(sk->__sk_common.skc_net.net);
 	if (!c)
 		return NULL;
-	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_TCP)
+	if (BPF_CORE_READ_BITFIELD(sk, sk_protocol) != IPPROTO_TCP)
 		return NULL;
 	return c;
 }
@@ -81,8 +85,8 @@ static __always_inline struct cs_counters *counters_for_tcp_sock(const struct so
  * (NET_SKBUFF_DATA_USES_OFFSET). */
 static __always_inline struct skb_shared_info *shinfo_of(const struct sk_buff *skb)
 {
-	unsigned char *head = BPF_CORE_READ(skb, head);
-	__u64 end = BPF_CORE_READ(skb, end);
+	unsigned char *head = skb->head;
+	__u64 end = skb->end;
 	return (struct skb_shared_info *)(head + end);
 }
 
@@ -113,28 +117,51 @@ struct frag_sum {
 	__u64 pages;
 };
 
-/* Bytes in an skb's page fragments and the pages they span. */
+#define CS_FRAG_SCRATCH 1024 /* >= CS_MAX_FRAGS * sizeof(skb_frag_t) (16) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, char[CS_FRAG_SCRATCH]);
+} cs_frag_scratch SEC(".maps");
+
+/* Bytes in an skb's page fragments and the pages they span. The fragment array is copied
+ * with one bpf_probe_read_kernel (a helper call per field would cost more than the rest of
+ * the program), then parsed at CO-RE offsets. */
 static __always_inline struct frag_sum skb_frags(const struct sk_buff *skb)
 {
 	struct frag_sum sum = {};
 	struct skb_shared_info *sh = shinfo_of(skb);
-	__u8 nr = BPF_CORE_READ(sh, nr_frags);
-	char *frags = (char *)sh + bpf_core_field_offset(struct skb_shared_info, frags);
-	__u32 stride = bpf_core_type_size(skb_frag_t);
-	bool own_struct = bpf_core_type_exists(struct skb_frag___cs);
-
-	for (int i = 0; i < CS_MAX_FRAGS; i++) {
+	__u32 nr = BPF_CORE_READ(sh, nr_frags);
+	__u32 zero = 0;
+	char *buf = bpf_map_lookup_elem(&cs_frag_scratch, &zero);
+	if (!buf || nr == 0)
+		return sum;
+	if (nr > CS_MAX_FRAGS)
+		nr = CS_MAX_FRAGS;
+	const __u32 stride = bpf_core_type_size(skb_frag_t);
+	__u32 len_off, off_off;
+	if (bpf_core_type_exists(struct skb_frag___cs)) {
+		len_off = bpf_core_field_offset(struct skb_frag___cs, len);
+		off_off = bpf_core_field_offset(struct skb_frag___cs, offset);
+	} else {
+		len_off = bpf_core_field_offset(struct bio_vec___cs, bv_len);
+		off_off = bpf_core_field_offset(struct bio_vec___cs, bv_offset);
+	}
+	__u32 size = nr * stride;
+	if (size > CS_FRAG_SCRATCH)
+		size = CS_FRAG_SCRATCH;
+	const char *frags = (const char *)sh + bpf_core_field_offset(struct skb_shared_info, frags);
+	if (bpf_probe_read_kernel(buf, size, frags))
+		return sum;
+	for (__u32 i = 0; i < CS_MAX_FRAGS; i++) {
 		if (i >= nr)
 			break;
-		char *f = frags + (__u64)i * stride;
-		__u32 len, off;
-		if (own_struct) {
-			len = BPF_CORE_READ((struct skb_frag___cs *)f, len);
-			off = BPF_CORE_READ((struct skb_frag___cs *)f, offset);
-		} else {
-			len = BPF_CORE_READ((struct bio_vec___cs *)f, bv_len);
-			off = BPF_CORE_READ((struct bio_vec___cs *)f, bv_offset);
-		}
+		__u32 at_len = i * stride + len_off, at_off = i * stride + off_off;
+		if (at_len > CS_FRAG_SCRATCH - 4 || at_off > CS_FRAG_SCRATCH - 4)
+			break;
+		__u32 len = *(__u32 *)(buf + at_len);
+		__u32 off = *(__u32 *)(buf + at_off);
 		sum.bytes += len;
 		if (len)
 			sum.pages += ((off & (CS_PAGE_SIZE - 1)) + len + CS_PAGE_SIZE - 1) / CS_PAGE_SIZE;
@@ -154,7 +181,7 @@ static __always_inline __u32 msg_has_ubuf(const struct msghdr *msg)
 {
 	if (!bpf_core_field_exists(((struct msghdr___cs *)0)->msg_ubuf))
 		return 0;
-	return BPF_CORE_READ((struct msghdr___cs *)msg, msg_ubuf) != NULL;
+	return ((struct msghdr___cs *)msg)->msg_ubuf != NULL;
 }
 
 /* Attributes ret accepted bytes of one sendmsg the way tcp_sendmsg_locked decides:
@@ -175,8 +202,8 @@ static __always_inline void count_send(const struct sock *sk, __u32 msg_flags, _
 		return;
 	}
 	c->v[CS_ZC_SEND_CALLS] += 1;
-	unsigned long sk_flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
-	__u64 route_caps = BPF_CORE_READ(sk, sk_route_caps);
+	unsigned long sk_flags = sk->__sk_common.skc_flags;
+	__u64 route_caps = sk->sk_route_caps;
 	bool sock_zc = sk_flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_ZEROCOPY));
 	bool sg = route_caps & (1ULL << NETIF_F_SG_BIT);
 	if ((has_ubuf || sock_zc) && sg)
@@ -189,7 +216,7 @@ static __always_inline void count_send(const struct sock *sk, __u32 msg_flags, _
 SEC("fexit/tcp_sendmsg_locked")
 int BPF_PROG(cs_send_fexit, struct sock *sk, struct msghdr *msg, size_t size, int ret)
 {
-	count_send(sk, BPF_CORE_READ(msg, msg_flags), msg_has_ubuf(msg), ret);
+	count_send(sk, msg->msg_flags, msg_has_ubuf(msg), ret);
 	return 0;
 }
 
@@ -204,7 +231,7 @@ int BPF_PROG(cs_send_tp_msg, const struct sock *sk, const struct msghdr *msg,
 	__u64 id = bpf_get_current_pid_tgid();
 	struct cs_send_ctx seen = {
 		.sk = (__u64)sk,
-		.msg_flags = BPF_CORE_READ(msg, msg_flags),
+		.msg_flags = msg->msg_flags,
 		.has_ubuf = msg_has_ubuf(msg),
 	};
 	bpf_map_update_elem(&cs_send_ctx, &id, &seen, BPF_ANY);
@@ -239,14 +266,15 @@ int BPF_PROG(cs_xmit, const struct sk_buff *skb, const struct net_device *dev)
 	struct cs_counters *c = counters_for_dev(dev);
 	if (!c || !skb_is_zerocopy(skb))
 		return 0;
-	if (BPF_CORE_READ(skb, sk)) {
+	if (skb->sk) {
 		struct frag_sum f = skb_frags(skb);
 		c->v[CS_XMIT_ZC_SKBS] += 1;
 		c->v[CS_XMIT_ZC_BYTES] += f.bytes;
 		c->v[CS_XMIT_ZC_PAGES] += f.pages;
 	} else {
-		/* A forwarded skb has been scrubbed of its socket. */
-		c->v[CS_FWD_ZC_BYTES] += skb_frags(skb).bytes;
+		/* A forwarded skb has been scrubbed of its socket. Its paged bytes: a TCP
+		 * zerocopy skb has no frag_list, so data_len is its fragments. */
+		c->v[CS_FWD_ZC_BYTES] += skb->data_len;
 	}
 	return 0;
 }
@@ -254,11 +282,11 @@ int BPF_PROG(cs_xmit, const struct sk_buff *skb, const struct net_device *dev)
 SEC("tp_btf/netif_receive_skb")
 int BPF_PROG(cs_rx, struct sk_buff *skb)
 {
-	struct cs_counters *c = counters_for_dev(BPF_CORE_READ(skb, dev));
+	struct cs_counters *c = counters_for_dev(skb->dev);
 	if (!c || !skb_is_zerocopy(skb))
 		return 0;
 	c->v[CS_RX_ZC_SKBS] += 1;
-	c->v[CS_RX_ZC_BYTES] += skb_frags(skb).bytes;
+	c->v[CS_RX_ZC_BYTES] += skb->data_len; /* as skb_copy_ubufs would copy: the fragments */
 	return 0;
 }
 
@@ -272,11 +300,11 @@ int BPF_PROG(cs_deferred_fexit, struct sk_buff *skb, gfp_t gfp_mask, int ret)
 {
 	if (ret != 0)
 		return 0;
-	struct cs_counters *c = counters_for_dev(BPF_CORE_READ(skb, dev));
+	struct cs_counters *c = counters_for_dev(skb->dev);
 	if (!c) {
-		struct sock *sk = BPF_CORE_READ(skb, sk);
+		struct sock *sk = skb->sk;
 		if (sk)
-			c = counters_for_net(BPF_CORE_READ(sk, __sk_common.skc_net.net));
+			c = counters_for_net(sk->__sk_common.skc_net.net);
 	}
 	if (!c)
 		return 0;
@@ -294,7 +322,7 @@ int BPF_PROG(cs_recv, const struct sk_buff *skb, int len)
 {
 	if (len <= 0)
 		return 0;
-	struct cs_counters *c = counters_for_tcp_sock(BPF_CORE_READ(skb, sk));
+	struct cs_counters *c = counters_for_tcp_sock(skb->sk);
 	if (!c)
 		return 0;
 	c->v[CS_RECV_CALLS] += 1;
@@ -313,7 +341,7 @@ int BPF_PROG(cs_retrans, const struct sock *sk, const struct sk_buff *skb)
 	if (!c)
 		return 0;
 	c->v[CS_RETRANS_SEGS] += 1;
-	c->v[CS_RETRANS_BYTES] += BPF_CORE_READ(skb, len);
+	c->v[CS_RETRANS_BYTES] += skb->len;
 	return 0;
 }
 
@@ -328,7 +356,7 @@ int BPF_PROG(cs_retrans, const struct sock *sk, const struct sk_buff *skb)
 SEC("fentry/msg_zerocopy_complete")
 int BPF_PROG(cs_zc_complete, struct sk_buff *skb, struct ubuf_info *uarg, bool success)
 {
-	if (BPF_CORE_READ(uarg, refcnt.refs.counter) != 1)
+	if (uarg->refcnt.refs.counter != 1)
 		return 0;
 	struct sk_buff *notify = (struct sk_buff *)((char *)uarg -
 						    bpf_core_field_offset(struct sk_buff, cb));
