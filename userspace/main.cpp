@@ -11,6 +11,7 @@
 #include "common/capabilities.h"
 #include "common/errors.h"
 #include "counters/counters.h"
+#include "tracer/tracer.h"
 #include "report/report.h"
 #include "report/summary.h"
 #include "runner/runner.h"
@@ -47,6 +48,8 @@ void write_report(const Report& report, const std::string& path) {
 
 int run(const RunCommand& cmd, const std::vector<std::string>& args) {
     // Every option is checked before anything starts: bad input exits 2.
+    TracerOptions tracer_options;
+    tracer_options.hooks = parse_hook_mode(cmd.hooks);
     CounterOptions counter_options;
     counter_options.events = parse_counter_selection(cmd.counters);
     counter_options.scope = parse_counter_scope(cmd.counter_scope);
@@ -60,6 +63,7 @@ int run(const RunCommand& cmd, const std::vector<std::string>& args) {
     }
 
     std::vector<std::unique_ptr<CellObserver>> owned;
+    if (cmd.trace) owned.push_back(make_tracer(tracer_options));
     owned.push_back(make_counters(counter_options));
     std::vector<CellObserver*> observers;
     for (auto& o : owned) observers.push_back(o.get());
@@ -123,19 +127,20 @@ int run(const RunCommand& cmd, const std::vector<std::string>& args) {
 }
 
 int doctor(const DoctorCommand& cmd) {
-    nlohmann::json j;
-    j["host"] = to_json(probe_host());
-    if (!cmd.json) {
-        const HostInfo h = probe_host();
-        std::cout << "kernel   " << h.kernel_release << "\n"
-                  << "cpu      " << h.cpu_model << " (" << h.cores << " cores)\n"
-                  << "btf      " << (h.btf_present ? "yes (/sys/kernel/btf/vmlinux)" : "no") << "\n"
-                  << "lockdown " << h.lockdown << "\n\n";
+    const HostInfo host = probe_host();
+    const nlohmann::json tracer = tracer_doctor();
+    const nlohmann::json counters = counters_doctor();
+    if (cmd.json) {
+        nlohmann::json j;
+        j["host"] = to_json(host);
+        j["tracer"] = tracer;
+        j["counters"] = counters;
+        std::cout << j.dump(2) << "\n";
+        return 0;
     }
-    nlohmann::json counters = counters_doctor();
-    if (cmd.json) j["counters"] = counters;
-    else std::cout << render_counters_doctor(counters);
-    if (cmd.json) std::cout << j.dump(2) << "\n";
+    std::cout << "cpu        " << host.cpu_model << " (" << host.cores << " cores)\n"
+              << render_tracer_doctor(tracer) << "\n"
+              << render_counters_doctor(counters);
     return 0;
 }
 

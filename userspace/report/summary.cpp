@@ -24,10 +24,21 @@ std::string ledger_figure(const nlohmann::json& ledger, const char* key, int dig
     return "-";
 }
 
-std::string counters_figure(const CellResult& cell) {
+// A per-thread derived counter figure; an unsupported one is marked and its reason kept
+// for the footnote, so the table stays narrow and the reason is still said once.
+std::string counter_figure(const CellResult& cell, const char* key, int digits,
+                           std::vector<std::string>& reasons) {
     const nlohmann::json& c = cell.counters;
-    if (!c.is_object() || !c.contains("summary")) return "-";
-    return c.at("summary").is_string() ? c.at("summary").get<std::string>() : "-";
+    if (!c.is_object() || !c.contains("derived") || !c["derived"].contains("thread")) return "-";
+    const nlohmann::json& d = c["derived"]["thread"];
+    if (!d.contains(key)) return "-";
+    if (d[key].is_number()) return fixed(d[key].get<double>(), digits);
+    if (d[key].is_object() && d[key].contains("unsupported")) {
+        std::string why = std::string(key) + ": " + d[key]["unsupported"].get<std::string>();
+        if (std::find(reasons.begin(), reasons.end(), why) == reasons.end()) reasons.push_back(why);
+        return "unsupported*";
+    }
+    return "-";
 }
 
 std::string status(const CellResult& cell) {
@@ -52,10 +63,11 @@ std::string format_size(uint64_t bytes) {
 }
 
 std::string summary_table(const std::vector<CellResult>& cells) {
-    const std::vector<std::string> header = {"strategy", "transport", "size",     "threads",
-                                             "Gbit/s",   "msgs/s",    "us/msg",   "copies/B",
-                                             "deferred", "counters",  "result"};
+    const std::vector<std::string> header = {
+        "strategy", "transport", "size",      "threads",  "Gbit/s", "msgs/s",
+        "us/msg",   "copies/B",  "deferred",  "CPU-s/GiB", "cycles/B", "result"};
     std::vector<std::vector<std::string>> rows;
+    std::vector<std::string> unsupported;
     for (const CellResult& c : cells) {
         rows.push_back({std::string(to_string(c.spec.strategy)),
                         std::string(to_string(c.spec.transport)), format_size(c.spec.message_size),
@@ -63,7 +75,8 @@ std::string summary_table(const std::vector<CellResult>& cells) {
                         fixed(c.messages_per_second(), 0), fixed(c.microseconds_per_message(), 2),
                         ledger_figure(c.ledger, "copies_per_byte", 2),
                         ledger_figure(c.ledger, "deferred_copy_percent", 0, "%"),
-                        counters_figure(c), status(c)});
+                        counter_figure(c, "cpu_seconds_per_gib", 2, unsupported),
+                        counter_figure(c, "cycles_per_byte", 2, unsupported), status(c)});
     }
     std::vector<size_t> width(header.size());
     for (size_t i = 0; i < header.size(); ++i) {
@@ -71,7 +84,7 @@ std::string summary_table(const std::vector<CellResult>& cells) {
         for (auto& r : rows) width[i] = std::max(width[i], r[i].size());
     }
     // Numbers right-aligned, words left-aligned; the last column is free text.
-    auto numeric = [](size_t i) { return i >= 3 && i <= 8; };
+    auto numeric = [](size_t i) { return i >= 3 && i <= 10; };
     std::ostringstream out;
     auto line = [&](const std::vector<std::string>& r) {
         for (size_t i = 0; i < r.size(); ++i) {
@@ -87,6 +100,7 @@ std::string summary_table(const std::vector<CellResult>& cells) {
     };
     line(header);
     for (auto& r : rows) line(r);
+    for (const std::string& why : unsupported) out << "* " << why << '\n';
     return out.str();
 }
 
