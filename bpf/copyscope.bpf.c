@@ -171,8 +171,8 @@ static __always_inline struct frag_sum skb_frags(const struct sk_buff *skb)
 
 /* ---- send: one helper, two forms ------------------------------------------------------ */
 
-/* msghdr->msg_ubuf (caller-supplied ubuf_info) exists since v6.0 (commit 7c701d92b3a2
- * "net: introduce struct ubuf_info in msghdr"). */
+/* msghdr->msg_ubuf (caller-supplied ubuf_info) exists since v6.0 (commit 7c701d92b2b5
+ * "skbuff: carry external ubuf_info in msghdr"). */
 struct msghdr___cs {
 	struct ubuf_info *msg_ubuf;
 } __attribute__((preserve_access_index));
