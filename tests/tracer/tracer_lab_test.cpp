@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <future>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 
 #include "common/unique_fd.h"
 #include "runner/runner.h"
+#include "support/run_binary.h"
 #include "support/system_probe.h"
 #include "tracer/bpf_tracer.h"
 #include "tracer/tracer.h"
@@ -217,6 +219,52 @@ TEST_F(TracerLab, ConcurrentLabsCountOnlyTheirOwnBytes) {
     EXPECT_EQ(u64(rb.ledger, "kernel_send_copy_bytes"), 0u); // a's copies stay in a
     EXPECT_NE(ra.ledger["by_namespace"]["sender"]["inode"],
               rb.ledger["by_namespace"]["sender"]["inode"]);
+}
+
+// The same through the binary, as users run it: two `copyscope run` at once, each in its
+// own lab with its own tracer; then nothing of ours stays loaded.
+TEST(TracerBinary, TwoRunsAtOnceCountOnlyTheirOwnBytes) {
+    COPYSCOPE_REQUIRE_ROOT();
+    const std::string out_a = testsupport::temp_path("tracer-a.json");
+    const std::string out_b = testsupport::temp_path("tracer-b.json");
+    auto run = [](std::vector<std::string> args) { return testsupport::run_copyscope(args, 300); };
+    auto a = std::async(std::launch::async, run,
+                        std::vector<std::string>{"run", "--strategy", "one-copy", "--size", "64KiB",
+                                                 "--threads", "1", "--bytes", "96MiB",
+                                                 "--transport", "veth", "-o", out_a, "--quiet"});
+    auto b = std::async(std::launch::async, run,
+                        std::vector<std::string>{"run", "--strategy", "zero-copy", "--size",
+                                                 "64KiB", "--threads", "2", "--bytes", "40MiB",
+                                                 "--transport", "veth", "-o", out_b, "--quiet"});
+    const auto ra = a.get(), rb = b.get();
+    ASSERT_EQ(ra.status, 0) << ra.err;
+    ASSERT_EQ(rb.status, 0) << rb.err;
+    auto load = [](const std::string& path) {
+        std::ifstream f(path);
+        return nlohmann::json::parse(f);
+    };
+    const nlohmann::json ja = load(out_a), jb = load(out_b);
+    std::remove(out_a.c_str());
+    std::remove(out_b.c_str());
+    ASSERT_EQ(ja["cells"].size(), 1u);
+    ASSERT_EQ(jb["cells"].size(), 1u);
+    for (const nlohmann::json* cell : {&ja["cells"][0], &jb["cells"][0]}) {
+        const nlohmann::json& L = (*cell)["ledger"];
+        ASSERT_TRUE(L.is_object()) << cell->dump();
+        EXPECT_TRUE(L["tracer"]["available"].get<bool>());
+        EXPECT_EQ(u64(L, "receive_copy_bytes"), u64(*cell, "bytes_received"));
+        EXPECT_EQ(u64(L, "kernel_send_copy_bytes") + u64(L, "zerocopy_pinned_bytes") +
+                      u64(L, "zerocopy_fallback_bytes"),
+                  u64(*cell, "bytes_sent"));
+        EXPECT_TRUE((*cell)["passed"].get<bool>()) << (*cell)["checks"].dump(1);
+    }
+    const nlohmann::json& la = ja["cells"][0]["ledger"];
+    const nlohmann::json& lb = jb["cells"][0]["ledger"];
+    EXPECT_EQ(u64(la, "zerocopy_pinned_bytes"), 0u);
+    EXPECT_EQ(u64(la, "deferred_copy_bytes"), 0u);
+    EXPECT_EQ(u64(lb, "kernel_send_copy_bytes"), 0u);
+    EXPECT_NE(lb["verdict"].get<std::string>().find("not effective"), std::string::npos);
+    EXPECT_EQ(our_programs_after_release(), "");
 }
 
 // Loading and destroying the tracer leaves no program, link or map of ours behind.
