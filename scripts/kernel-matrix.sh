@@ -1,0 +1,352 @@
+#!/usr/bin/env bash
+# The kernel matrix: the same fixed-bytes copyscope run on other stock Debian kernels, each
+# booted under qemu-system-x86_64 (software emulation, -cpu qemu64) from an initramfs that
+# holds busybox, a statically linked copyscope and the modules the lab needs. The guest
+# prints its JSON report on the serial console (gzip + base64 between markers); the host
+# writes it as OUT/kernel-<release>.json, then prints one comparison table across kernels.
+#
+# Usage: scripts/kernel-matrix.sh [options]            (as root: apt-get installs what is missing)
+#   --kernels LIST    comma-separated apt package specs, NAME or NAME/SUITE; a metapackage
+#                     (linux-image-cloud-amd64) is resolved to the kernel it depends on.
+#                     Default: linux-image-cloud-amd64,linux-image-cloud-amd64/bookworm-backports
+#                     (bookworm's 6.1 cloud kernel and 6.12 from bookworm-backports)
+#   --out DIR         where the reports go (default: build-kernels/reports)
+#   --cache DIR       downloaded packages and extracted kernels (default: build-kernels/cache,
+#                     or $COPYSCOPE_KERNEL_CACHE)
+#   --copyscope PATH  the copyscope to boot with; static, or dynamic (its libraries are copied
+#                     in). Default: build it statically (-DCOPYSCOPE_STATIC=ON) in --build-dir
+#   --build-dir DIR   where the static build lives (default: build-static)
+#   --run-args ARGS   arguments of `copyscope run` in the guest (word-split; -o is added)
+#                     Default: "--strategy all --size 4K,64K --threads 1 --bytes 64M"
+#   --modules LIST    modules to load in the guest, with their dependencies (default: veth)
+#   --timeout SEC     bound on each guest, boot to power-off (default: 900)
+#   --memory MB, --smp N   guest size (default: 1024, 2)
+#   --offline         no apt at all: only what is installed and cached
+#   --no-summary      skip the comparison table
+#
+# Exit status: 0 every kernel returned a report whose cells all passed; 1 a guest did not
+# finish or a cell failed (the console output is printed); 2 bad usage; 3 something needed
+# cannot be had (qemu, busybox, a kernel package): nothing was booted for that reason.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+here="$root/scripts/kernel-matrix"
+
+kernels="linux-image-cloud-amd64,linux-image-cloud-amd64/bookworm-backports"
+out="$root/build-kernels/reports"
+cache="${COPYSCOPE_KERNEL_CACHE:-$root/build-kernels/cache}"
+copyscope=""
+build_dir="$root/build-static"
+run_args="--strategy all --size 4K,64K --threads 1 --bytes 64M"
+modules="veth"
+timeout_s=900
+memory=1024
+smp=2
+offline=0
+summary=1
+
+die() { echo "kernel-matrix: $*" >&2; exit 1; }
+usage_error() { echo "kernel-matrix: $*" >&2; echo "see the header of $0 for the options" >&2; exit 2; }
+unavailable() { echo "kernel-matrix: unavailable: $*" >&2; exit 3; }
+log() { echo "kernel-matrix: $*" >&2; }
+
+while (($#)); do
+  case $1 in
+    --kernels) kernels=${2:?}; shift 2 ;;
+    --out) out=${2:?}; shift 2 ;;
+    --cache) cache=${2:?}; shift 2 ;;
+    --copyscope) copyscope=${2:?}; shift 2 ;;
+    --build-dir) build_dir=${2:?}; shift 2 ;;
+    --run-args) run_args=${2:?}; shift 2 ;;
+    --modules) modules=${2:?}; shift 2 ;;
+    --timeout) timeout_s=${2:?}; shift 2 ;;
+    --memory) memory=${2:?}; shift 2 ;;
+    --smp) smp=${2:?}; shift 2 ;;
+    --offline) offline=1; shift ;;
+    --no-summary) summary=0; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) usage_error "unknown option '$1'" ;;
+  esac
+done
+[[ $timeout_s =~ ^[0-9]+$ && $timeout_s -gt 0 ]] || usage_error "--timeout '$timeout_s': want whole seconds > 0"
+[[ $memory =~ ^[0-9]+$ && $memory -ge 256 ]] || usage_error "--memory '$memory': want MB >= 256"
+[[ $smp =~ ^[0-9]+$ && $smp -ge 1 ]] || usage_error "--smp '$smp': want >= 1"
+[[ -n $kernels ]] || usage_error "--kernels is empty"
+case " $run_args " in *" -o "*|*" --output "*) usage_error "--run-args: leave -o/--output out, the guest picks it" ;; esac
+
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+mkdir -p "$out" "$cache/debs" "$cache/kernels" "$cache/resolved"
+out=$(cd "$out" && pwd)
+cache=$(cd "$cache" && pwd)
+
+# --- host tools ----------------------------------------------------------------------------
+host_tools=(qemu-system-x86 busybox-static cpio gzip xz-utils zstd binutils python3)
+if ((!offline)); then
+  # scripts/deps.sh installs only what is missing (and copyscope's build dependencies).
+  if ! "$root/scripts/deps.sh" "${host_tools[@]}"; then
+    log "installing ${host_tools[*]} failed; going on with what is installed"
+  fi
+fi
+command -v qemu-system-x86_64 >/dev/null || unavailable "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)"
+busybox=""
+for b in /bin/busybox /usr/bin/busybox; do
+  if [ -x "$b" ] && ! readelf -l "$b" 2>/dev/null | grep -q INTERP; then busybox=$b; fi
+done
+[ -n "$busybox" ] || unavailable "no statically linked busybox (apt-get install busybox-static)"
+for t in cpio gzip objcopy readelf dpkg-deb; do
+  command -v $t >/dev/null || unavailable "$t is not installed"
+done
+
+# --- apt: suites and packages --------------------------------------------------------------
+apt_opts=(-o APT::Sandbox::User=root -q)
+ensure_suite() { # adds SUITE (e.g. bookworm-backports) to apt's sources if no source has it
+  local suite=$1 file=/etc/apt/sources.list.d/$1.sources
+  if ! grep -rqsw -- "$suite" /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null; then
+    log "adding $suite to apt's sources ($file)"
+    printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+      "$suite" | "${sudo_cmd[@]}" tee "$file" >/dev/null
+    "${sudo_cmd[@]}" apt-get update -qq || return 1
+  elif ! apt-cache policy 2>/dev/null | grep -q -- " $suite/"; then
+    log "apt has no package lists for $suite yet: apt-get update"
+    "${sudo_cmd[@]}" apt-get update -qq || return 1
+  fi
+}
+
+# Prints the path of the cached .deb of the kernel image that SPEC names.
+fetch_kernel_deb() {
+  local spec=$1 name suite="" key deb pkg tmp
+  name=${spec%%/*}
+  [[ $spec == */* ]] && suite=${spec#*/}
+  key=$(printf '%s' "$spec" | tr '/' '@')
+  if ((!offline)); then
+    if [ -n "$suite" ]; then ensure_suite "$suite" || return 3; fi
+    tmp=$(mktemp -d "$cache/debs/.dl.XXXXXX")
+    if ! (cd "$tmp" && apt-get "${apt_opts[@]}" download "$spec" >/dev/null 2>"$tmp/err"); then
+      log "apt-get download $spec failed: $(tail -n1 "$tmp/err")"
+      rm -rf "$tmp"
+    else
+      deb=$(ls "$tmp"/*.deb)
+      # A metapackage: follow its Depends to the real linux-image package.
+      pkg=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed -n 's/^ *\(linux-image-[^ ]*\).*/\1/p' | head -n1)
+      if [ -n "$pkg" ] && ! dpkg-deb -c "$deb" | grep -q '/boot/vmlinuz'; then
+        rm -f "$deb"
+        if ! (cd "$tmp" && apt-get "${apt_opts[@]}" download "$pkg${suite:+/$suite}" >/dev/null 2>"$tmp/err" ||
+              apt-get "${apt_opts[@]}" download "$pkg" >/dev/null 2>"$tmp/err"); then
+          log "apt-get download $pkg failed: $(tail -n1 "$tmp/err")"
+          rm -rf "$tmp"
+          tmp=""
+        fi
+      fi
+      if [ -n "$tmp" ]; then
+        deb=$(ls "$tmp"/*.deb)
+        mv -f "$deb" "$cache/debs/"
+        echo "$cache/debs/$(basename "$deb")" >"$cache/resolved/$key"
+        rm -rf "$tmp"
+      fi
+    fi
+  fi
+  # Offline, or the mirror could not be reached: the last package this spec resolved to.
+  if [ -s "$cache/resolved/$key" ] && [ -f "$(cat "$cache/resolved/$key")" ]; then
+    cat "$cache/resolved/$key"
+    return 0
+  fi
+  return 3
+}
+
+# Extracts a kernel .deb once; prints the directory (vmlinuz, release, the package tree).
+extract_kernel() {
+  local deb=$1 dir
+  dir="$cache/kernels/$(basename "$deb" .deb)"
+  if [ ! -f "$dir/.done" ]; then
+    rm -rf "$dir"
+    mkdir -p "$dir/tree"
+    dpkg-deb -x "$deb" "$dir/tree"
+    local vmlinuz
+    vmlinuz=$(ls "$dir"/tree/boot/vmlinuz-* 2>/dev/null | head -n1)
+    [ -n "$vmlinuz" ] || { log "$deb holds no /boot/vmlinuz-*"; return 1; }
+    # qemu boots the bzImage as it is (it carries its own LZ4 decompressor).
+    cp "$vmlinuz" "$dir/vmlinuz"
+    basename "$vmlinuz" | sed 's/^vmlinuz-//' >"$dir/release"
+    dpkg-deb -f "$deb" Package Version >"$dir/package"
+    touch "$dir/.done"
+  fi
+  echo "$dir"
+}
+
+# Copies module NAME and its dependencies (from each .ko's .modinfo "depends=", no kmod
+# needed on the host) into STAGE/lib/modules/REL, uncompressed, and appends them to the
+# load list in dependency order.
+declare -A module_done
+add_module() {
+  local kdir=$1 stage=$2 name=$3 rel file dep tmpko
+  rel=$(cat "$kdir/release")
+  [ -n "${module_done[$name]:-}" ] && return 0
+  module_done[$name]=1
+  grep -qE "/${name//[-_]/[-_]}\.ko$" "$kdir/tree/lib/modules/$rel/modules.builtin" 2>/dev/null && return 0
+  file=$(find "$kdir/tree/lib/modules/$rel" -regextype posix-extended \
+    -regex ".*/${name//[-_]/[-_]}\.ko(\.xz|\.zst|\.gz)?" | head -n1)
+  [ -n "$file" ] || { log "module $name: not in $(cat "$kdir/package" | tr '\n' ' ')"; return 1; }
+  tmpko="$stage/.mod.ko"
+  case $file in
+    *.ko.xz) xz -dc "$file" >"$tmpko" ;;
+    *.ko.zst) zstd -qdc "$file" >"$tmpko" ;;
+    *.ko.gz) gzip -dc "$file" >"$tmpko" ;;
+    *) cp "$file" "$tmpko" ;;
+  esac
+  for dep in $(objcopy -O binary --only-section=.modinfo "$tmpko" /dev/stdout 2>/dev/null |
+               tr '\0' '\n' | sed -n 's/^depends=//p' | tr ',' ' '); do
+    add_module "$kdir" "$stage" "$dep" || return 1
+  done
+  local rel_path="${file#"$kdir/tree/lib/modules/$rel/"}"
+  rel_path=${rel_path%.xz}; rel_path=${rel_path%.zst}; rel_path=${rel_path%.gz}
+  mkdir -p "$stage/lib/modules/$rel/$(dirname "$rel_path")"
+  mv "$tmpko" "$stage/lib/modules/$rel/$rel_path"
+  echo "$rel_path" >>"$stage/etc/copyscope/modules"
+}
+
+# Copies a dynamically linked program's libraries and loader into STAGE.
+copy_libraries() {
+  local bin=$1 stage=$2 lib
+  for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
+    mkdir -p "$stage$(dirname "$lib")"
+    cp -L "$lib" "$stage$lib"
+  done
+}
+
+build_initramfs() { # KDIR COPYSCOPE OUTFILE
+  local kdir=$1 bin=$2 img=$3 stage a
+  stage="$kdir/stage"
+  rm -rf "$stage"
+  mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,etc/copyscope,proc,sys,dev,tmp,run}
+  cp "$busybox" "$stage/bin/busybox"
+  cp "$here/init" "$stage/init"
+  chmod 755 "$stage/init"
+  strip -o "$stage/bin/copyscope" "$bin" 2>/dev/null || cp "$bin" "$stage/bin/copyscope"
+  if readelf -l "$bin" | grep -q INTERP; then copy_libraries "$bin" "$stage"; fi
+  : >"$stage/etc/copyscope/modules"
+  module_done=()
+  for m in ${modules//,/ }; do add_module "$kdir" "$stage" "$m" || return 1; done
+  : >"$stage/etc/copyscope/run-args"
+  # shellcheck disable=SC2086
+  for a in $run_args; do echo "$a" >>"$stage/etc/copyscope/run-args"; done
+  # The initial console, for the kernel's own use before /init mounts devtmpfs.
+  mknod -m 600 "$stage/dev/console" c 5 1 2>/dev/null || true
+  (cd "$stage" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) >"$img.tmp"
+  mv "$img.tmp" "$img"
+  rm -rf "$stage"
+}
+
+# --- copyscope -----------------------------------------------------------------------------
+if [ -z "$copyscope" ]; then
+  log "building a static copyscope in $build_dir"
+  "$root/scripts/build.sh" "$build_dir" -DCOPYSCOPE_STATIC=ON -DCOPYSCOPE_TESTS=OFF ||
+    die "the static build failed (scripts/build.sh $build_dir -DCOPYSCOPE_STATIC=ON)"
+  copyscope="$build_dir/userspace/copyscope"
+fi
+[ -x "$copyscope" ] || usage_error "--copyscope '$copyscope': not an executable file"
+
+# --- the runs ------------------------------------------------------------------------------
+qemu_pid=""
+cleanup() { [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null; true; }
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM
+
+failed=0
+reports=()
+IFS=',' read -r -a kernel_list <<<"$kernels"
+for spec in "${kernel_list[@]}"; do
+  rc=0
+  deb=$(fetch_kernel_deb "$spec") || rc=$?
+  if ((rc)); then
+    log "kernel package '$spec' cannot be had (apt could not download it and nothing is cached)"
+    if ((${#kernel_list[@]} == 1)); then unavailable "kernel package '$spec'"; fi
+    failed=1
+    continue
+  fi
+  kdir=$(extract_kernel "$deb") || { failed=1; continue; }
+  release=$(cat "$kdir/release")
+  img="$kdir/initramfs.cpio.gz"
+  build_initramfs "$kdir" "$copyscope" "$img" || { log "$release: initramfs failed"; failed=1; continue; }
+
+  console="$out/kernel-$release.console.log"
+  log "$release: booting ($(basename "$deb"), initramfs $(($(stat -c %s "$img") / 1024)) KiB, bound ${timeout_s}s)"
+  t0=$(date +%s.%N)
+  # stdin from /dev/null; the serial console to the log. Killed at the bound, by its pid.
+  qemu-system-x86_64 -accel tcg -cpu qemu64 -m "$memory" -smp "$smp" -nographic -no-reboot \
+    -nic none -kernel "$kdir/vmlinuz" -initrd "$img" \
+    -append "console=ttyS0 panic=-1 loglevel=5 rdinit=/init" \
+    </dev/null >"$console" 2>&1 &
+  qemu_pid=$!
+  timed_out=0
+  deadline=$(($(date +%s) + timeout_s))
+  while kill -0 "$qemu_pid" 2>/dev/null; do
+    if (($(date +%s) >= deadline)); then
+      timed_out=1
+      kill "$qemu_pid" 2>/dev/null || true
+      sleep 1
+      kill -9 "$qemu_pid" 2>/dev/null || true
+      break
+    fi
+    sleep 0.5
+  done
+  wait "$qemu_pid" 2>/dev/null || true
+  qemu_pid=""
+  t1=$(date +%s.%N)
+  tr -d '\r' <"$console" >"$console.tmp" && mv "$console.tmp" "$console"
+
+  fail_loudly() {
+    echo "==================== guest console ($release): $console" >&2
+    cat "$console" >&2
+    echo "==================== end of guest console ($release)" >&2
+    log "$release: $*"
+    failed=1
+  }
+  if ((timed_out)); then fail_loudly "the guest did not finish within ${timeout_s}s (killed)"; continue; fi
+  if ! grep -q '^COPYSCOPE-REPORT-END' "$console"; then
+    fail_loudly "the guest brought no report back"
+    continue
+  fi
+  json="$out/kernel-$release.json"
+  if ! sed -n '/^COPYSCOPE-REPORT-BEGIN/,/^COPYSCOPE-REPORT-END/p' "$console" | sed '1d;$d' |
+      base64 -d 2>/dev/null | gzip -dc >"$json.tmp" 2>/dev/null ||
+      ! python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$json.tmp" 2>/dev/null; then
+    rm -f "$json.tmp"
+    fail_loudly "the report on the console does not decode to JSON"
+    continue
+  fi
+  mv "$json.tmp" "$json"
+  reports+=("$json")
+
+  marker() { sed -n "s/^$1 //p" "$console" | head -n1; }
+  run_status=$(marker COPYSCOPE-RUN-STATUS)
+  python3 - "$out/kernel-$release.meta.json" <<EOF
+import json, os, sys
+def num(s):
+    try: return float(s)
+    except (TypeError, ValueError): return None
+init, start, end, last = (num(x) for x in ("$(marker COPYSCOPE-UPTIME-INIT)",
+    "$(marker COPYSCOPE-UPTIME-RUN-START)", "$(marker COPYSCOPE-UPTIME-RUN-END)",
+    "$(marker COPYSCOPE-UPTIME-END)"))
+meta = {
+    "spec": "$spec", "package": """$(sed -n 's/^Package: //p' "$kdir/package")""",
+    "version": """$(sed -n 's/^Version: //p' "$kdir/package")""", "release": "$release",
+    "boot_seconds": init, "run_seconds": (end - start) if end and start else None,
+    "guest_seconds": last, "host_wall_seconds": round($t1 - $t0, 2),
+    "run_status": int("$run_status") if "$run_status".lstrip("-").isdigit() else None,
+    "run_args": """$run_args""", "console": os.path.basename("$console"),
+}
+tmp = sys.argv[1] + ".tmp"
+with open(tmp, "w") as f: json.dump(meta, f, indent=2); f.write("\n")
+os.replace(tmp, sys.argv[1])
+EOF
+  log "$release: report $json (boot $(marker COPYSCOPE-UPTIME-INIT) s, host wall $(awk "BEGIN{printf \"%.1f\", $t1 - $t0}") s, copyscope exit $run_status)"
+  if [ "$run_status" != 0 ]; then
+    fail_loudly "copyscope run exited $run_status in the guest (a cell failed its checks; the report says which)"
+  fi
+done
+
+if ((summary)) && ((${#reports[@]})); then
+  python3 "$root/scripts/kernel-summary.py" "${reports[@]}" | tee "$out/kernel-summary.txt"
+fi
+exit "$failed"
