@@ -21,6 +21,9 @@
 #   --modules LIST    modules to load in the guest, with their dependencies (default: veth)
 #   --timeout SEC     bound on each guest, boot to power-off (default: 900)
 #   --memory MB, --smp N   guest size (default: 1024, 2)
+#   --check-bpf [OBJ] before the run, load each program of the BPF object alone and print
+#                     the verifier's whole log of any that fails (scripts/kernel-matrix/
+#                     bpf-progcheck.c). OBJ defaults to BUILD_DIR/bpf/copyscope_bpf.bpf.o
 #   --offline         no apt at all: only what is installed and cached
 #   --no-summary      skip the comparison table
 #
@@ -44,6 +47,7 @@ memory=1024
 smp=2
 offline=0
 summary=1
+check_bpf=""
 
 die() { echo "kernel-matrix: $*" >&2; exit 1; }
 usage_error() { echo "kernel-matrix: $*" >&2; echo "see the header of $0 for the options" >&2; exit 2; }
@@ -63,6 +67,8 @@ while (($#)); do
     --memory) memory=${2:?}; shift 2 ;;
     --smp) smp=${2:?}; shift 2 ;;
     --offline) offline=1; shift ;;
+    --check-bpf)
+      if [[ ${2:-} == *.o ]]; then check_bpf=$2; shift 2; else check_bpf=default; shift; fi ;;
     --no-summary) summary=0; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) usage_error "unknown option '$1'" ;;
@@ -227,6 +233,10 @@ build_initramfs() { # KDIR COPYSCOPE OUTFILE
   : >"$stage/etc/copyscope/modules"
   module_done=()
   for m in ${modules//,/ }; do add_module "$kdir" "$stage" "$m" || return 1; done
+  if [ -n "$check_bpf" ]; then
+    cp "$progcheck" "$stage/bin/bpf-progcheck"
+    cp "$check_bpf" "$stage/etc/copyscope/check.bpf.o"
+  fi
   : >"$stage/etc/copyscope/run-args"
   # shellcheck disable=SC2086
   for a in $run_args; do echo "$a" >>"$stage/etc/copyscope/run-args"; done
@@ -245,6 +255,15 @@ if [ -z "$copyscope" ]; then
   copyscope="$build_dir/userspace/copyscope"
 fi
 [ -x "$copyscope" ] || usage_error "--copyscope '$copyscope': not an executable file"
+if [ -n "$check_bpf" ]; then
+  [ "$check_bpf" = default ] && check_bpf="$build_dir/bpf/copyscope_bpf.bpf.o"
+  [ -f "$check_bpf" ] || usage_error "--check-bpf: no BPF object at '$check_bpf'"
+  progcheck="$cache/bpf-progcheck"
+  if [ ! -x "$progcheck" ] || [ "$here/bpf-progcheck.c" -nt "$progcheck" ]; then
+    gcc -O2 -Wall -static -o "$progcheck" "$here/bpf-progcheck.c" -lbpf -lelf -lz ||
+      die "building $here/bpf-progcheck.c failed"
+  fi
+fi
 
 # --- the runs ------------------------------------------------------------------------------
 qemu_pid=""
