@@ -58,7 +58,8 @@ TEST(Ledger, TwoCopyIsThreeCopiesPerByte) {
     EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), 3.0);
     EXPECT_TRUE(r.ledger["verdict"].is_null());
     EXPECT_TRUE(r.ledger["deferred_copy_percent"].is_null());
-    for (const auto& c : r.checks) EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
+    for (const auto& c : r.checks)
+        EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
     EXPECT_EQ(r.ledger["deferred_copy_bytes"], 0);
     EXPECT_EQ(r.ledger["by_namespace"]["receiver"]["receive_copy_bytes"], 64 * MiB);
     EXPECT_EQ(r.ledger["by_namespace"]["sender"]["kernel_send_copy_bytes"], 64 * MiB);
@@ -68,7 +69,8 @@ TEST(Ledger, OneCopyAndPerFieldAreTwoCopiesPerByte) {
     for (auto s : {Strategy::one_copy, Strategy::per_field}) {
         auto r = compute_ledger(veth_cell(s, 10 * MiB));
         EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), 2.0);
-        for (const auto& c : r.checks) EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
+        for (const auto& c : r.checks)
+            EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
     }
 }
 
@@ -79,7 +81,8 @@ TEST(Ledger, ZeroCopyOnVethIsNotEffective) {
     EXPECT_EQ(r.ledger["verdict"],
               "MSG_ZEROCOPY not effective on veth: 100% of zerocopy bytes copied at local "
               "delivery in the receiver's namespace");
-    for (const auto& c : r.checks) EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
+    for (const auto& c : r.checks)
+        EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
     EXPECT_EQ(r.ledger["pinned_pages"], 64 * MiB / 4096);
     EXPECT_EQ(r.ledger["by_namespace"]["receiver"]["deferred_copy_bytes"], 64 * MiB);
     EXPECT_EQ(r.ledger["by_namespace"]["sender"]["deferred_copy_bytes"], 0);
@@ -92,7 +95,8 @@ TEST(Ledger, ZeroCopyOverANicIsEffective) {
     auto r = compute_ledger(in);
     EXPECT_EQ(r.ledger["verdict"], "MSG_ZEROCOPY effective on veth for 100% of bytes");
     EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), 1.0);
-    for (const auto& c : r.checks) EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
+    for (const auto& c : r.checks)
+        EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
 }
 
 TEST(Ledger, DeferredCopyDisagreeingWithNotificationsFails) {
@@ -185,7 +189,8 @@ TEST(Ledger, FallbackIsCopiedAtSendTime) {
                             0),
               0u)
         << verdict;
-    for (const auto& c : r.checks) EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
+    for (const auto& c : r.checks)
+        EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
 }
 
 TEST(Ledger, LoopbackHasOneNamespace) {

@@ -24,12 +24,15 @@ namespace {
 
 constexpr uint64_t MiB = 1 << 20;
 
-std::string strategy_name(Strategy s) { return std::string(to_string(s)); }
+std::string strategy_name(Strategy s) {
+    return std::string(to_string(s));
+}
 
 // Our programs are all named cs_*: what `bpftool prog` lists of them.
 std::string our_programs_in_bpftool() {
     std::string out;
-    FILE* p = popen("bpftool prog show 2>/dev/null || /usr/sbin/bpftool prog show 2>/dev/null", "r");
+    FILE* p =
+        popen("bpftool prog show 2>/dev/null || /usr/sbin/bpftool prog show 2>/dev/null", "r");
     if (!p) return "popen failed";
     std::array<char, 512> buf{};
     while (std::fgets(buf.data(), buf.size(), p)) {
@@ -149,7 +152,8 @@ std::vector<CellCase> all_cases() {
     std::vector<CellCase> v;
     for (Strategy s : all_strategies)
         for (uint64_t size : {uint64_t{65536}, uint64_t{256}})
-            for (unsigned t : {1u, 2u}) v.push_back({s, size, t});
+            for (unsigned t : {1u, 2u})
+                v.push_back({s, size, t});
     return v;
 }
 
@@ -337,9 +341,9 @@ TEST(TracerLifetime, UnprivilegedLedgerSaysUnsupported) {
         r.app.bytes_sent = r.app.bytes_received = MiB;
         r.zerocopy = ZerocopyStats{};
         tracer->cell_end(r);
-        for (const char* f : {"kernel_send_copy_bytes", "zerocopy_pinned_bytes", "pinned_pages",
-                              "deferred_copy_bytes", "receive_copy_bytes", "retransmit_bytes",
-                              "copies_per_byte"}) {
+        for (const char* f :
+             {"kernel_send_copy_bytes", "zerocopy_pinned_bytes", "pinned_pages",
+              "deferred_copy_bytes", "receive_copy_bytes", "retransmit_bytes", "copies_per_byte"}) {
             const auto& v = r.ledger[f];
             if (!v.is_object() || v["unsupported"].get<std::string>().empty()) _exit(11);
         }

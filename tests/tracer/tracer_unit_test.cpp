@@ -52,7 +52,8 @@ TEST(HookMode, BadValueNamesItAndTheAllowedOnes) {
         parse_hook_mode("kprobes");
         FAIL() << "no UsageError";
     } catch (const UsageError& e) {
-        EXPECT_STREQ(e.what(), "--hooks: unknown value 'kprobes'; allowed: auto, prefer-tracepoints");
+        EXPECT_STREQ(e.what(),
+                     "--hooks: unknown value 'kprobes'; allowed: auto, prefer-tracepoints");
     }
     EXPECT_THROW(parse_hook_mode(""), UsageError);
     EXPECT_THROW(parse_hook_mode("AUTO"), UsageError);

@@ -10,18 +10,24 @@ using nlohmann::json;
 
 const char* strategy_name(Strategy s) {
     switch (s) {
-    case Strategy::two_copy: return "two-copy";
-    case Strategy::per_field: return "per-field";
-    case Strategy::one_copy: return "one-copy";
-    case Strategy::zero_copy: return "zero-copy";
+    case Strategy::two_copy:
+        return "two-copy";
+    case Strategy::per_field:
+        return "per-field";
+    case Strategy::one_copy:
+        return "one-copy";
+    case Strategy::zero_copy:
+        return "zero-copy";
     }
     return "?";
 }
 
 const char* transport_name(Transport t) {
     switch (t) {
-    case Transport::veth: return "veth";
-    case Transport::loopback: return "loopback";
+    case Transport::veth:
+        return "veth";
+    case Transport::loopback:
+        return "loopback";
     }
     return "?";
 }
@@ -90,14 +96,18 @@ json raw_counts(const KernelCounts& k) {
                 {"zc_completed_copied", k.zc_completed_copied}};
 }
 
-json unsupported(const std::string& reason) { return json{{"unsupported", reason}}; }
+json unsupported(const std::string& reason) {
+    return json{{"unsupported", reason}};
+}
 
 bool within(double value, double expected, double tolerance) {
     if (expected == 0) return value == 0;
     return std::fabs(value - expected) <= tolerance * std::fabs(expected);
 }
 
-std::string bytes_str(uint64_t b) { return std::to_string(b) + " B"; }
+std::string bytes_str(uint64_t b) {
+    return std::to_string(b) + " B";
+}
 
 std::string fmt(double v, int decimals = 3) {
     char buf[64];
@@ -201,7 +211,8 @@ LedgerResult compute_ledger(const LedgerInput& in) {
             sides.push_back({"sender", tv.sender_ns, &tv.sender});
             sides.push_back({"receiver", tv.receiver_ns, &tv.receiver});
         }
-        for (const auto& s : sides) total += *s.k;
+        for (const auto& s : sides)
+            total += *s.k;
     }
     const uint64_t deferred_total = deferred_bytes(total, def_mech);
 
@@ -266,12 +277,11 @@ LedgerResult compute_ledger(const LedgerInput& in) {
                deferred_total + total.recv_bytes) /
               sent;
         L["copies_per_byte"] = *cpb;
-        L["copies_per_byte_parts"] = {
-            {"user", app.user_copy_bytes / sent},
-            {"kernel_send", total.send_copy_bytes / sent},
-            {"zerocopy_fallback", total.zc_fallback_bytes / sent},
-            {"deferred", deferred_total / sent},
-            {"receive", total.recv_bytes / sent}};
+        L["copies_per_byte_parts"] = {{"user", app.user_copy_bytes / sent},
+                                      {"kernel_send", total.send_copy_bytes / sent},
+                                      {"zerocopy_fallback", total.zc_fallback_bytes / sent},
+                                      {"deferred", deferred_total / sent},
+                                      {"receive", total.recv_bytes / sent}};
     }
     const auto expected = expected_copies_per_byte(in.strategy, app, in.zerocopy);
     L["copies_per_byte_expected"] = expected ? json(*expected) : json(nullptr);
@@ -327,8 +337,7 @@ LedgerResult compute_ledger(const LedgerInput& in) {
             skip(name, why);
         } else if (!zc_cell || !in.zerocopy) {
             add(name, deferred_total == 0,
-                "no zerocopy sends; deferred copy " + bytes_str(deferred_total) +
-                    " (expected 0)");
+                "no zerocopy sends; deferred copy " + bytes_str(deferred_total) + " (expected 0)");
         } else if (in.zerocopy->completions == 0) {
             skip(name, "no zerocopy completions arrived");
         } else {
@@ -384,8 +393,8 @@ LedgerResult compute_ledger(const LedgerInput& in) {
                     total.zc_completed_copied == z.completions_copied,
                 "kernel " + std::to_string(total.zc_completed_sends) + " (" +
                     std::to_string(total.zc_completed_copied) + " copied), runner " +
-                    std::to_string(z.completions) + " (" +
-                    std::to_string(z.completions_copied) + " copied)");
+                    std::to_string(z.completions) + " (" + std::to_string(z.completions_copied) +
+                    " copied)");
         }
     }
     L["checks_not_evaluated"] = not_evaluated;
@@ -402,7 +411,7 @@ LedgerResult compute_ledger(const LedgerInput& in) {
         if (in.zerocopy && in.zerocopy->completions > 0) {
             const double copied =
                 100.0 * in.zerocopy->completions_copied / in.zerocopy->completions;
-            L["verdict"] = std::string(copied >= 99.5 ? "MSG_ZEROCOPY not effective"
+            L["verdict"] = std::string(copied >= 99.5  ? "MSG_ZEROCOPY not effective"
                                        : copied <= 0.5 ? "MSG_ZEROCOPY effective"
                                                        : "MSG_ZEROCOPY partly effective") +
                            on + ": " + format_percent(copied) +
@@ -443,17 +452,17 @@ LedgerResult compute_ledger(const LedgerInput& in) {
     if (deferred_capped > 0)
         parts.push_back(format_percent(deferred_pct) + " of zerocopy bytes copied " + where);
     std::string joined;
-    for (size_t i = 0; i < parts.size(); ++i) joined += (i ? "; " : "") + parts[i];
+    for (size_t i = 0; i < parts.size(); ++i)
+        joined += (i ? "; " : "") + parts[i];
 
     if (effective_pct >= 99.5)
-        L["verdict"] = "MSG_ZEROCOPY effective" + on + " for " + format_percent(effective_pct) +
-                       " of bytes";
+        L["verdict"] =
+            "MSG_ZEROCOPY effective" + on + " for " + format_percent(effective_pct) + " of bytes";
     else if (effective_pct <= 0.5)
         L["verdict"] = "MSG_ZEROCOPY not effective" + on + ": " + joined;
     else
-        L["verdict"] = "MSG_ZEROCOPY partly effective" + on + ": " +
-                       format_percent(effective_pct) + " of zerocopy bytes avoided a copy; " +
-                       joined;
+        L["verdict"] = "MSG_ZEROCOPY partly effective" + on + ": " + format_percent(effective_pct) +
+                       " of zerocopy bytes avoided a copy; " + joined;
     return out;
 }
 

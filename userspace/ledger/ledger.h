@@ -26,28 +26,28 @@ struct KernelCounts {
     uint64_t send_unclassified_bytes = 0; // accepted, but the send loop was not seen
     uint64_t xmit_zc_skbs = 0;            // zerocopy skbs leaving from a local socket
     uint64_t xmit_zc_bytes = 0;
-    uint64_t xmit_zc_pages = 0;           // pages spanned by their fragments
-    uint64_t fwd_zc_bytes = 0;            // zerocopy bytes forwarded on (no socket)
-    uint64_t rx_zc_skbs = 0;              // zerocopy skbs received
+    uint64_t xmit_zc_pages = 0; // pages spanned by their fragments
+    uint64_t fwd_zc_bytes = 0;  // zerocopy bytes forwarded on (no socket)
+    uint64_t rx_zc_skbs = 0;    // zerocopy skbs received
     uint64_t rx_zc_bytes = 0;
-    uint64_t deferred_calls = 0;          // skb_copy_ubufs calls (direct hook)
+    uint64_t deferred_calls = 0; // skb_copy_ubufs calls (direct hook)
     uint64_t deferred_bytes = 0;
     uint64_t recv_calls = 0;
-    uint64_t recv_bytes = 0;              // copied from skbs to the receiver
+    uint64_t recv_bytes = 0; // copied from skbs to the receiver
     uint64_t retrans_segs = 0;
     uint64_t retrans_bytes = 0;
-    uint64_t zc_completed_sends = 0;      // completion hook (kernel side)
+    uint64_t zc_completed_sends = 0; // completion hook (kernel side)
     uint64_t zc_completed_copied = 0;
 };
 
 // How one hook was taken on the running kernel.
 struct HookUse {
-    std::string hook;              // send, pinned_pages, deferred_copy, receive_copy, retransmits, completions
-    std::string mechanism;         // fexit, fentry, tp_btf, inferred, userspace
+    std::string hook; // send, pinned_pages, deferred_copy, receive_copy, retransmits, completions
+    std::string mechanism; // fexit, fentry, tp_btf, inferred, userspace
     std::vector<std::string> targets;
-    bool exact = false;            // the count is the kernel's own, not derived
-    std::string note;              // how the count is obtained, in words
-    std::string unsupported;       // non-empty: the hook is not available, and why
+    bool exact = false;      // the count is the kernel's own, not derived
+    std::string note;        // how the count is obtained, in words
+    std::string unsupported; // non-empty: the hook is not available, and why
 };
 
 // Hook names (HookUse::hook).
@@ -64,7 +64,7 @@ struct TracerView {
     uint64_t sender_ns = 0;   // namespace inode numbers
     uint64_t receiver_ns = 0; // == sender_ns when one namespace (loopback)
     KernelCounts sender;
-    KernelCounts receiver;    // ignored when receiver_ns == sender_ns
+    KernelCounts receiver;      // ignored when receiver_ns == sender_ns
     uint64_t missed_events = 0; // BPF program runs the kernel skipped (recursion)
 };
 

@@ -25,10 +25,12 @@ int libbpf_print(enum libbpf_print_level level, const char* format, va_list args
     char buf[1024];
     int n = std::vsnprintf(buf, sizeof buf, format, args);
     std::string line(buf);
-    while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
+    while (!line.empty() && (line.back() == '\n' || line.back() == ' '))
+        line.pop_back();
     std::lock_guard lock(g_log_mutex);
     g_log.push_back(line);
-    while (g_log.size() > 8) g_log.pop_front();
+    while (g_log.size() > 8)
+        g_log.pop_front();
     return n;
 }
 
@@ -39,30 +41,48 @@ void install_print_once() {
 
 bpf_program* prog_of(copyscope_bpf* s, Prog p) {
     switch (p) {
-    case Prog::send_fexit: return s->progs.cs_send_fexit;
-    case Prog::send_tp_msg: return s->progs.cs_send_tp_msg;
-    case Prog::send_tp_ret: return s->progs.cs_send_tp_ret;
-    case Prog::xmit: return s->progs.cs_xmit;
-    case Prog::rx: return s->progs.cs_rx;
-    case Prog::deferred_fexit: return s->progs.cs_deferred_fexit;
-    case Prog::recv: return s->progs.cs_recv;
-    case Prog::retrans: return s->progs.cs_retrans;
-    case Prog::zc_complete: return s->progs.cs_zc_complete;
+    case Prog::send_fexit:
+        return s->progs.cs_send_fexit;
+    case Prog::send_tp_msg:
+        return s->progs.cs_send_tp_msg;
+    case Prog::send_tp_ret:
+        return s->progs.cs_send_tp_ret;
+    case Prog::xmit:
+        return s->progs.cs_xmit;
+    case Prog::rx:
+        return s->progs.cs_rx;
+    case Prog::deferred_fexit:
+        return s->progs.cs_deferred_fexit;
+    case Prog::recv:
+        return s->progs.cs_recv;
+    case Prog::retrans:
+        return s->progs.cs_retrans;
+    case Prog::zc_complete:
+        return s->progs.cs_zc_complete;
     }
     return nullptr;
 }
 
 bpf_link** link_of(copyscope_bpf* s, Prog p) {
     switch (p) {
-    case Prog::send_fexit: return &s->links.cs_send_fexit;
-    case Prog::send_tp_msg: return &s->links.cs_send_tp_msg;
-    case Prog::send_tp_ret: return &s->links.cs_send_tp_ret;
-    case Prog::xmit: return &s->links.cs_xmit;
-    case Prog::rx: return &s->links.cs_rx;
-    case Prog::deferred_fexit: return &s->links.cs_deferred_fexit;
-    case Prog::recv: return &s->links.cs_recv;
-    case Prog::retrans: return &s->links.cs_retrans;
-    case Prog::zc_complete: return &s->links.cs_zc_complete;
+    case Prog::send_fexit:
+        return &s->links.cs_send_fexit;
+    case Prog::send_tp_msg:
+        return &s->links.cs_send_tp_msg;
+    case Prog::send_tp_ret:
+        return &s->links.cs_send_tp_ret;
+    case Prog::xmit:
+        return &s->links.cs_xmit;
+    case Prog::rx:
+        return &s->links.cs_rx;
+    case Prog::deferred_fexit:
+        return &s->links.cs_deferred_fexit;
+    case Prog::recv:
+        return &s->links.cs_recv;
+    case Prog::retrans:
+        return &s->links.cs_retrans;
+    case Prog::zc_complete:
+        return &s->links.cs_zc_complete;
     }
     return nullptr;
 }
@@ -202,7 +222,8 @@ KernelCounts BpfTracer::read(uint64_t inode) const {
         throw RunError(fail("tracer: reading counters", errno));
     cs_counters sum{};
     for (const auto& c : per_cpu)
-        for (int i = 0; i < CS_NR_COUNTERS; ++i) sum.v[i] += c.v[i];
+        for (int i = 0; i < CS_NR_COUNTERS; ++i)
+            sum.v[i] += c.v[i];
     return to_counts(sum);
 }
 
@@ -217,7 +238,9 @@ uint64_t BpfTracer::total_recursion_misses() const {
     return total;
 }
 
-uint64_t BpfTracer::missed_events() const { return total_recursion_misses() - misses_at_watch_; }
+uint64_t BpfTracer::missed_events() const {
+    return total_recursion_misses() - misses_at_watch_;
+}
 
 std::vector<uint32_t> BpfTracer::program_ids() const {
     std::vector<uint32_t> ids;

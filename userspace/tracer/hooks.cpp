@@ -30,7 +30,9 @@ std::string_view to_string(HookMode mode) {
 
 const ProbeResult& KernelFeatures::probe(AttachKind kind, const std::string& name) const {
     static const ProbeResult not_probed{false, "not probed"};
-    const auto& m = kind == AttachKind::fentry ? fentry : kind == AttachKind::fexit ? fexit : tp_btf;
+    const auto& m = kind == AttachKind::fentry  ? fentry
+                    : kind == AttachKind::fexit ? fexit
+                                                : tp_btf;
     auto it = m.find(name);
     return it == m.end() ? not_probed : it->second;
 }
@@ -42,12 +44,16 @@ const std::vector<HookSpec>& hook_catalog() {
         {hook_send,
          "send totals and the copy/pin/fallback split of every sendmsg",
          {
-             {"fexit", false, true,
+             {"fexit",
+              false,
+              true,
               "tcp_sendmsg_locked's return value, split by its own zerocopy decision "
               "(MSG_ZEROCOPY, SOCK_ZEROCOPY or msg_ubuf, route NETIF_F_SG)",
               {{AttachKind::fexit, {"tcp_sendmsg_locked"}}},
               {Prog::send_fexit}},
-             {"tp_btf", true, true,
+             {"tp_btf",
+              true,
+              true,
               "sock_send_length's return value, split by the zerocopy decision inputs seen at "
               "the tcp_sendmsg_locked tracepoint (6.16+) of the same task",
               {{AttachKind::tp_btf, {"tcp_sendmsg_locked"}},
@@ -57,7 +63,9 @@ const std::vector<HookSpec>& hook_catalog() {
         {hook_pinned_pages,
          "pages spanned by zerocopy fragments leaving the sender",
          {
-             {"tp_btf", true, false,
+             {"tp_btf",
+              true,
+              false,
               "fragments of zerocopy skbs with a socket at net_dev_start_xmit; a retransmitted "
               "zerocopy skb is counted again",
               {{AttachKind::tp_btf, {"net_dev_start_xmit"}}},
@@ -66,10 +74,15 @@ const std::vector<HookSpec>& hook_catalog() {
         {hook_deferred,
          "zerocopy pages copied after the send (skb_copy_ubufs)",
          {
-             {"fexit", false, true, "bytes in the fragments skb_copy_ubufs replaced",
+             {"fexit",
+              false,
+              true,
+              "bytes in the fragments skb_copy_ubufs replaced",
               {{AttachKind::fexit, {"skb_copy_ubufs"}}},
               {Prog::deferred_fexit}},
-             {"inferred", true, false,
+             {"inferred",
+              true,
+              false,
               "zerocopy bytes received in a namespace (netif_receive_skb) minus those "
               "forwarded on (no socket at net_dev_start_xmit): since 6.17 zerocopy pages are "
               "copied at local delivery only",
@@ -80,26 +93,36 @@ const std::vector<HookSpec>& hook_catalog() {
         {hook_receive,
          "bytes copied from skbs to the receiver",
          {
-             {"tp_btf", true, true, "len at skb_copy_datagram_iovec, the copy to the iovec",
+             {"tp_btf",
+              true,
+              true,
+              "len at skb_copy_datagram_iovec, the copy to the iovec",
               {{AttachKind::tp_btf, {"skb_copy_datagram_iovec"}}},
               {Prog::recv}},
          }},
         {hook_retransmits,
          "bytes TCP sent again",
          {
-             {"tp_btf", true, true, "skb->len at tcp_retransmit_skb",
+             {"tp_btf",
+              true,
+              true,
+              "skb->len at tcp_retransmit_skb",
               {{AttachKind::tp_btf, {"tcp_retransmit_skb"}}},
               {Prog::retrans}},
          }},
         {hook_completions,
          "MSG_ZEROCOPY completions and those flagged COPIED",
          {
-             {"fentry", false, false,
+             {"fentry",
+              false,
+              false,
               "sends covered by a ubuf_info when its last reference is released "
               "(msg_zerocopy_complete, 6.10+; msg_zerocopy_callback before)",
               {{AttachKind::fentry, {"msg_zerocopy_complete", "msg_zerocopy_callback"}}},
               {Prog::zc_complete}},
-             {"userspace", true, true,
+             {"userspace",
+              true,
+              true,
               "the runner's own MSG_ERRQUEUE reads (SO_EE_ORIGIN_ZEROCOPY ranges)",
               {},
               {}},
@@ -119,7 +142,9 @@ std::string read_first_line(const std::string& path) {
     return line;
 }
 
-bool exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+bool exists(const std::string& path) {
+    return access(path.c_str(), F_OK) == 0;
+}
 
 std::string lockdown_mode() {
     const std::string path = "/sys/kernel/security/lockdown";
@@ -143,7 +168,9 @@ struct bpf_insn trivial_insns[2] = {
     {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
 };
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_text(int err) {
+    return std::strerror(err);
+}
 
 // Loads and attaches a trivial tracing program to a BTF id, then lets both go.
 ProbeResult probe_tracing(struct btf* vmlinux, AttachKind kind, const std::string& name) {
@@ -186,8 +213,8 @@ KernelFeatures probe_kernel() {
 
     {
         LIBBPF_OPTS(bpf_prog_load_opts, opts);
-        UniqueFd fd(bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "cs_probe", "GPL", trivial_insns,
-                                  2, &opts));
+        UniqueFd fd(
+            bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "cs_probe", "GPL", trivial_insns, 2, &opts));
         f.bpf = fd ? ProbeResult{true, ""}
                    : ProbeResult{false, "bpf(BPF_PROG_LOAD): " + errno_text(errno) +
                                             (geteuid() != 0 ? " (not root: needs CAP_BPF and "

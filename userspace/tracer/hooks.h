@@ -48,7 +48,7 @@ struct KernelFeatures {
     std::string lockdown; // "none", "integrity", ... or "unknown (why)"
     std::string tracefs;  // where it is mounted, or "not mounted"
     bool kprobes = false;
-    ProbeResult bpf;      // a trivial program loads at all
+    ProbeResult bpf; // a trivial program loads at all
     // Per attach kind and target name: loading and attaching a trivial program worked?
     std::map<std::string, ProbeResult> fentry, fexit, tp_btf;
 
@@ -73,8 +73,8 @@ struct HookForm {
 };
 
 struct HookSpec {
-    std::string name; // ledger hook name (hook_send, ...)
-    std::string what; // what it counts, in words
+    std::string name;            // ledger hook name (hook_send, ...)
+    std::string what;            // what it counts, in words
     std::vector<HookForm> forms; // most preferred first
 };
 

@@ -95,7 +95,8 @@ class TracerObserver final : public CellObserver {
             if (!load_note_.empty()) out.ledger["tracer"]["note"] = load_note_;
         }
         result.ledger = std::move(out.ledger);
-        for (auto& c : out.checks) result.checks.push_back(std::move(c));
+        for (auto& c : out.checks)
+            result.checks.push_back(std::move(c));
     }
 
   private:
@@ -107,11 +108,14 @@ class TracerObserver final : public CellObserver {
     uint64_t receiver_ns_ = 0;
 };
 
-const char* kind_text(bool ok) { return ok ? "yes" : "no"; }
+const char* kind_text(bool ok) {
+    return ok ? "yes" : "no";
+}
 
 std::string join(const std::vector<std::string>& v, const char* sep) {
     std::string out;
-    for (size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
+    for (size_t i = 0; i < v.size(); ++i)
+        out += (i ? sep : "") + v[i];
     return out;
 }
 
@@ -140,7 +144,8 @@ nlohmann::json tracer_doctor() {
         for (const auto& form : spec.forms) {
             ResolvedForm r = resolve(form, f);
             std::vector<std::string> wanted;
-            for (const auto& need : form.needs) wanted.push_back(join(need.names, "|"));
+            for (const auto& need : form.needs)
+                wanted.push_back(join(need.names, "|"));
             nlohmann::json fj = {{"mechanism", form.mechanism},
                                  {"targets", r.available ? r.targets : wanted},
                                  {"count", form.exact ? "exact" : "inferred"},
