@@ -6,12 +6,15 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/progress.h"
 #include "common/capabilities.h"
 #include "common/errors.h"
 #include "counters/counters.h"
 #include "tracer/tracer.h"
+#include "report/csv.h"
 #include "report/report.h"
 #include "report/summary.h"
 #include "runner/runner.h"
@@ -37,13 +40,11 @@ void install_signal_handlers() {
     sigaction(SIGTERM, &sa, nullptr);
 }
 
-std::string describe(const CellSpec& s) {
-    return std::string(to_string(s.strategy)) + " " + std::string(to_string(s.transport)) + " " +
-           format_size(s.message_size) + " x" + std::to_string(s.threads);
-}
-
-void write_report(const Report& report, const std::string& path) {
-    write_file_atomically(path, to_json(report).dump(2) + "\n");
+// The JSON report, and the CSV beside it when asked; both written atomically.
+void write_outputs(const Report& report, const RunCommand& cmd) {
+    nlohmann::json j = to_json(report);
+    write_file_atomically(cmd.output, j.dump(2) + "\n");
+    if (!cmd.csv.empty()) write_file_atomically(cmd.csv, cells_to_csv(j["cells"]));
 }
 
 int run(const RunCommand& cmd, const std::vector<std::string>& args) {
@@ -54,6 +55,7 @@ int run(const RunCommand& cmd, const std::vector<std::string>& args) {
     counter_options.events = parse_counter_selection(cmd.counters);
     counter_options.scope = parse_counter_scope(cmd.counter_scope);
     check_output_path(cmd.output);
+    if (!cmd.csv.empty()) check_output_path(cmd.csv);
     auto missing = missing_run_capabilities(current_capabilities());
     if (!missing.empty()) {
         std::string names;
@@ -73,43 +75,33 @@ int run(const RunCommand& cmd, const std::vector<std::string>& args) {
     report.host = probe_host();
     report.command_line = args;
     report.started_at = utc_now_iso8601();
+    report.extra["preset"] = cmd.preset;
 
+    Progress progress(cmd.plan.size(), Progress::mode_for(cmd.quiet, STDERR_FILENO));
     RunnerOptions options;
     options.stop = &g_stop;
-    const auto t_start = std::chrono::steady_clock::now();
+    options.on_repetition = [&](const CellResult& so_far) { progress.repetition(so_far); };
     int status = 0;
-    for (size_t i = 0; i < cmd.plan.size(); ++i) {
+    for (size_t i = 0; i < cmd.plan.size() && !g_stop; ++i) {
         const CellSpec& spec = cmd.plan[i];
-        if (g_stop) break;
-        if (!cmd.quiet) {
-            std::fprintf(stderr, "[%zu/%zu] %s ...", i + 1, cmd.plan.size(), describe(spec).c_str());
-            std::fflush(stderr);
-        }
+        progress.cell_started(i, spec);
         CellResult result;
         try {
             result = run_cell(spec, observers, options);
         } catch (const RunError& e) {
-            if (!cmd.quiet) std::fputs("\n", stderr);
+            progress.done();
             if (g_stop) break; // the signal cut the lab's setup short: an interruption
             report.complete = false;
             report.interrupted_reason = std::string("lab failed: ") + e.what();
-            write_report(report, cmd.output);
+            write_outputs(report, cmd);
             throw;
         }
-        if (g_stop) {
-            if (!cmd.quiet) std::fputs(" interrupted\n", stderr);
-            break; // a cell cut short is not a measurement: leave it out
-        }
-        if (!cmd.quiet) {
-            double elapsed =
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-            double eta = elapsed / double(i + 1) * double(cmd.plan.size() - i - 1);
-            std::fprintf(stderr, " %.2f Gbit/s%s  (elapsed %.0f s, about %.0f s left)\n",
-                         result.gbits_per_second(), result.passed() ? "" : "  FAILED", elapsed, eta);
-        }
+        if (g_stop) break; // a cell cut short is not a measurement: leave it out
+        progress.cell_finished(result);
         if (!result.passed()) status = 1;
         report.cells.push_back(std::move(result));
     }
+    progress.done();
     if (g_stop) {
         report.complete = false;
         report.interrupted_reason = std::string("stopped by ") + strsignal(g_signal.load()) +
@@ -117,10 +109,12 @@ int run(const RunCommand& cmd, const std::vector<std::string>& args) {
                                     std::to_string(cmd.plan.size()) + " cells";
         status = 128 + g_signal.load();
     }
-    write_report(report, cmd.output);
+    write_outputs(report, cmd);
     if (!cmd.quiet) {
         std::cout << summary_table(report.cells);
-        std::cout << "report: " << cmd.output << (report.complete ? "" : " (incomplete)") << "\n";
+        std::cout << "report: " << cmd.output << (cmd.csv.empty() ? "" : ", csv: " + cmd.csv)
+                  << (report.complete ? "" : " (incomplete: " + report.interrupted_reason + ")")
+                  << "\n";
     }
     if (status == 1) std::cerr << "copyscope: some cells failed their checks (see the report)\n";
     return status;

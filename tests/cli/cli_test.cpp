@@ -35,14 +35,82 @@ void expect_usage_error(std::vector<std::string> args, std::vector<std::string> 
 
 } // namespace
 
-TEST(Cli, DefaultPlanIsAllStrategiesThreeSizesOneAndTwoThreads) {
+TEST(Cli, DefaultPlanIsTheQuickPreset) {
     RunCommand cmd = parse_run({});
     ASSERT_EQ(cmd.plan.size(), 4u * 3u * 2u);
+    EXPECT_EQ(cmd.preset, "quick");
     EXPECT_EQ(cmd.output, "copyscope-report.json");
-    EXPECT_EQ(cmd.plan.front().transport, Transport::veth);
-    EXPECT_EQ(cmd.plan.front().duration_seconds, 2.0);
-    EXPECT_EQ(cmd.plan.front().bytes, 0u);
+    const CellSpec& c = cmd.plan.front();
+    EXPECT_EQ(c.transport, Transport::veth);
+    EXPECT_EQ(c.pattern, Pattern::stream);
+    EXPECT_EQ(c.duration_seconds, kDefaultRepetitionSeconds);
+    EXPECT_EQ(c.bytes, 0u);
+    EXPECT_EQ(c.warmup_seconds, kDefaultWarmupSeconds);
+    EXPECT_EQ(c.min_repetitions, kDefaultMinRepetitions);
+    EXPECT_EQ(c.max_repetitions, kDefaultMaxRepetitions);
+    EXPECT_DOUBLE_EQ(c.precision, 0.03);
     EXPECT_TRUE(cmd.trace);
+    EXPECT_TRUE(cmd.csv.empty());
+}
+
+TEST(Cli, SeedsPresetIsTheOriginalMatrix) {
+    RunCommand cmd = parse_run({"--preset", "seeds"});
+    ASSERT_EQ(cmd.plan.size(), 3u * 4u * 4u);
+    for (const CellSpec& c : cmd.plan) {
+        EXPECT_NE(c.strategy, Strategy::per_field);
+        EXPECT_EQ(c.transport, Transport::veth);
+    }
+    EXPECT_EQ(cmd.plan.front().message_size, 64u);
+    EXPECT_EQ(cmd.plan.back().message_size, 65536u);
+    EXPECT_EQ(cmd.plan.back().threads, 8u);
+}
+
+TEST(Cli, FullPresetAddsPerFieldLoopbackAndLargeSizes) {
+    RunCommand cmd = parse_run({"--preset", "full"});
+    ASSERT_EQ(cmd.plan.size(), 4u * 6u * 4u * 2u);
+    EXPECT_EQ(cmd.plan.back().transport, Transport::loopback);
+    EXPECT_EQ(cmd.plan.back().message_size, 1u << 20);
+}
+
+TEST(Cli, ExplicitListsOverrideThePreset) {
+    RunCommand cmd = parse_run({"--preset", "seeds", "--threads", "1", "--size", "4K"});
+    ASSERT_EQ(cmd.plan.size(), 3u);
+    for (const CellSpec& c : cmd.plan) {
+        EXPECT_EQ(c.threads, 1u);
+        EXPECT_EQ(c.message_size, 4096u);
+    }
+}
+
+TEST(Cli, RepetitionOptions) {
+    CellSpec c = parse_run({"--repetitions", "4"}).plan.front();
+    EXPECT_EQ(c.min_repetitions, 4u);
+    EXPECT_EQ(c.max_repetitions, 4u);
+    c = parse_run({"--max-repetitions", "20", "--precision", "0.5%", "--warmup", "0"}).plan.front();
+    EXPECT_EQ(c.max_repetitions, 20u);
+    EXPECT_DOUBLE_EQ(c.precision, 0.005);
+    EXPECT_EQ(c.warmup_seconds, 0.0);
+    // A fixed amount of bytes: once, no warm-up, unless asked.
+    c = parse_run({"--bytes", "1M"}).plan.front();
+    EXPECT_EQ(c.min_repetitions, 1u);
+    EXPECT_EQ(c.max_repetitions, 1u);
+    EXPECT_EQ(c.warmup_seconds, 0.0);
+    c = parse_run({"--bytes", "1M", "--repetitions", "3"}).plan.front();
+    EXPECT_EQ(c.max_repetitions, 3u);
+    c = parse_run({"--pattern", "rr"}).plan.front();
+    EXPECT_EQ(c.pattern, Pattern::rr);
+}
+
+TEST(Cli, BadRepetitionOptions) {
+    expect_usage_error({"run", "--repetitions", "0"}, {"--repetitions", "'0'", "1 to 1000"});
+    expect_usage_error({"run", "--max-repetitions", "5000"}, {"--max-repetitions", "'5000'"});
+    expect_usage_error({"run", "--repetitions", "2", "--max-repetitions", "3"},
+                       {"--repetitions", "--max-repetitions"});
+    expect_usage_error({"run", "--precision", "0"}, {"--precision", "'0'", "percentage"});
+    expect_usage_error({"run", "--precision", "abc"}, {"--precision", "'abc'"});
+    expect_usage_error({"run", "--precision", "150"}, {"--precision", "'150'"});
+    expect_usage_error({"run", "--warmup", "-1"}, {"--warmup"});
+    expect_usage_error({"run", "--pattern", "burst"}, {"'burst'", "stream", "rr"});
+    expect_usage_error({"run", "--preset", "huge"}, {"'huge'", "quick", "seeds", "full"});
 }
 
 TEST(Cli, ListsRepeatedOrCommaSeparated) {
@@ -87,6 +155,7 @@ TEST(Cli, UnknownStrategyAndTransport) {
 
 TEST(Cli, DurationAndBytes) {
     expect_usage_error({"run", "--duration", "1", "--bytes", "1M"}, {"--duration", "--bytes"});
+    EXPECT_EQ(parse_run({"--duration", "1.5"}).plan.front().duration_seconds, 1.5);
     expect_usage_error({"run", "--duration", "0"}, {"--duration", "3600"});
     expect_usage_error({"run", "--duration", "-3"}, {"--duration"});
     expect_usage_error({"run", "--duration", "99999"}, {"--duration", "3600"});
@@ -127,7 +196,9 @@ TEST(CliBinary, HelpExplainsEveryOption) {
     EXPECT_EQ(r.status, 0);
     for (const char* opt : {"--strategy", "--size", "--threads", "--duration", "--bytes",
                             "--transport", "--verify-payload", "--output", "--quiet", "--hooks",
-                            "--no-trace", "--counters"})
+                            "--no-trace", "--counters", "--preset", "--precision",
+                            "--max-repetitions", "--repetitions", "--warmup", "--pattern",
+                            "--csv"})
         EXPECT_NE(r.out.find(opt), std::string::npos) << opt;
     r = testsupport::run_copyscope({"--help"});
     EXPECT_EQ(r.status, 0);

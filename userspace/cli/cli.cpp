@@ -75,6 +75,12 @@ std::vector<unsigned> parse_threads(const std::vector<std::string>& items) {
     return out;
 }
 
+std::string format_number(double v) {
+    std::ostringstream out;
+    out << v;
+    return out.str();
+}
+
 template <typename T> void dedupe(std::vector<T>& v) {
     std::vector<T> out;
     for (const T& x : v)
@@ -84,17 +90,47 @@ template <typename T> void dedupe(std::vector<T>& v) {
 
 } // namespace
 
+const std::vector<Preset>& presets() {
+    using S = Strategy;
+    static const std::vector<Preset> list = {
+        {"quick", "all four strategies x 256, 4K, 64K x 1, 2 connections over veth",
+         {S::two_copy, S::per_field, S::one_copy, S::zero_copy},
+         {256, 4096, 65536},
+         {1, 2},
+         {Transport::veth}},
+        {"seeds",
+         "the original assignment's matrix: two-copy, one-copy, zero-copy x 64, 512, 4096, "
+         "65536 x 1, 2, 4, 8 connections over veth",
+         {S::two_copy, S::one_copy, S::zero_copy},
+         {64, 512, 4096, 65536},
+         {1, 2, 4, 8},
+         {Transport::veth}},
+        {"full", "all four strategies x 64 bytes to 1MiB x 1, 2, 4, 8 connections over veth "
+                 "and loopback",
+         {S::two_copy, S::per_field, S::one_copy, S::zero_copy},
+         {64, 512, 4096, 65536, 262144, 1048576},
+         {1, 2, 4, 8},
+         {Transport::veth, Transport::loopback}},
+    };
+    return list;
+}
+
 std::vector<CellSpec> make_plan(const std::vector<Transport>& transports,
                                 const std::vector<Strategy>& strategies,
                                 const std::vector<uint64_t>& sizes,
-                                const std::vector<unsigned>& threads, double duration_seconds,
-                                uint64_t bytes, bool verify_payload) {
+                                const std::vector<unsigned>& threads, const CellSpec& prototype) {
     std::vector<CellSpec> plan;
     for (Transport t : transports)
         for (Strategy s : strategies)
             for (uint64_t size : sizes)
-                for (unsigned n : threads)
-                    plan.push_back(CellSpec{s, t, size, n, duration_seconds, bytes, verify_payload});
+                for (unsigned n : threads) {
+                    CellSpec cell = prototype;
+                    cell.transport = t;
+                    cell.strategy = s;
+                    cell.message_size = size;
+                    cell.threads = n;
+                    plan.push_back(cell);
+                }
     return plan;
 }
 
@@ -107,35 +143,55 @@ Command parse_command_line(const std::vector<std::string>& args) {
 
     CLI::App* run = app.add_subcommand(
         "run", "Run send strategies in a lab, trace the kernel's copies, write a JSON report");
-    std::vector<std::string> strategies{"all"}, sizes{"256", "4K", "64K"}, threads{"1", "2"},
-        transports{"veth"};
-    std::optional<double> duration;
-    std::optional<std::string> bytes_text;
+    std::vector<std::string> strategies, sizes, threads, transports;
+    std::optional<double> duration, warmup;
+    std::optional<std::string> bytes_text, precision_text;
+    std::optional<unsigned> repetitions, max_repetitions;
+    std::string pattern = "stream";
     RunCommand cmd;
     bool verify = false, no_trace = false;
-    run->add_option("--strategy,-s", strategies,
-                    "Send strategies, repeatable or comma-separated: " + strategy_names())
-        ->delimiter(',')
+    std::string preset_names;
+    for (const Preset& p : presets())
+        preset_names += std::string(preset_names.empty() ? "" : "; ") + p.name + ": " + p.description;
+    run->add_option("--preset", cmd.preset, "Named plan (" + preset_names + ")")
         ->capture_default_str();
+    run->add_option("--strategy,-s", strategies,
+                    "Send strategies, repeatable or comma-separated: " + strategy_names() +
+                        " (default: the preset's)")
+        ->delimiter(',');
     run->add_option("--size", sizes,
                     "Message sizes, repeatable or comma-separated; 8 bytes to 16MiB, "
-                    "with K/M suffixes (64, 4K, 64KiB, 1M)")
-        ->delimiter(',')
-        ->capture_default_str();
+                    "with K/M suffixes (64, 4K, 64KiB, 1M) (default: the preset's)")
+        ->delimiter(',');
     run->add_option("--threads,-t", threads,
                     "Connection counts, repeatable or comma-separated; each connection has its "
-                    "own sender and receiver thread (1 to 256)")
-        ->delimiter(',')
-        ->capture_default_str();
+                    "own sender and receiver thread (1 to 256) (default: the preset's)")
+        ->delimiter(',');
     run->add_option("--duration,-d", duration,
-                    "Seconds each cell sends for (default 2 when --bytes is not given)");
+                    "Seconds each repetition of a cell sends for (default 0.3)");
     run->add_option("--bytes,-b", bytes_text,
-                    "Bytes each cell sends, in whole messages (e.g. 64M); instead of --duration");
+                    "Bytes each repetition sends, in whole messages (e.g. 64M), instead of "
+                    "--duration; one repetition and no warm-up unless asked");
+    run->add_option("--precision", precision_text,
+                    "Repeat a cell until the 95% confidence interval of its throughput is "
+                    "within this percentage of the mean (default 3)");
+    run->add_option("--max-repetitions", max_repetitions,
+                    "Give up converging after this many repetitions (default 10; the cell is "
+                    "marked not converged)");
+    run->add_option("--repetitions,-r", repetitions,
+                    "Exactly this many repetitions per cell, no convergence test");
+    run->add_option("--warmup", warmup,
+                    "Seconds of uncounted traffic before a cell's repetitions (default 0.2; 0 "
+                    "with --bytes)");
+    run->add_option("--pattern", pattern,
+                    "stream (send as fast as possible) or rr (request/response: wait for a "
+                    "64-byte answer to every message and report round-trip percentiles)")
+        ->capture_default_str();
+    run->add_option("--csv", cmd.csv, "Also write one CSV row per cell to this file");
     run->add_option("--transport", transports,
                     "Where the traffic runs: veth (two namespaces joined by a veth pair) or "
                     "loopback (one namespace, lo)")
-        ->delimiter(',')
-        ->capture_default_str();
+        ->delimiter(',');
     run->add_flag("--verify-payload", verify,
                   "Fill every message with a position-dependent pattern and check every "
                   "received byte");
@@ -181,29 +237,83 @@ Command parse_command_line(const std::vector<std::string>& args) {
 
     if (doctor->parsed()) return doc;
 
+    const Preset* preset = nullptr;
+    for (const Preset& p : presets())
+        if (cmd.preset == p.name) preset = &p;
+    if (!preset) {
+        std::string names;
+        for (const Preset& p : presets()) names += std::string(names.empty() ? "" : ", ") + p.name;
+        throw UsageError("--preset '" + cmd.preset + "': unknown preset (allowed: " + names + ")");
+    }
+
+    CellSpec proto;
+    proto.verify_payload = verify;
+    auto pat = pattern_from_string(pattern);
+    if (!pat) throw UsageError("--pattern '" + pattern + "': unknown pattern (allowed: stream, rr)");
+    proto.pattern = *pat;
     if (duration && bytes_text)
-        throw UsageError("--duration and --bytes both given: a cell ends either after a time "
-                         "or after a number of bytes; give one of them");
-    double seconds = 0;
-    uint64_t bytes = 0;
+        throw UsageError("--duration and --bytes both given: a repetition ends either after a "
+                         "time or after a number of bytes; give one of them");
     if (bytes_text) {
-        bytes = parse_size(*bytes_text, "--bytes");
-        if (bytes == 0) throw UsageError("--bytes '" + *bytes_text + "': must be at least 1 byte");
+        proto.bytes = parse_size(*bytes_text, "--bytes");
+        if (proto.bytes == 0)
+            throw UsageError("--bytes '" + *bytes_text + "': must be at least 1 byte");
     } else {
-        seconds = duration.value_or(2.0);
-        if (!std::isfinite(seconds) || seconds <= 0 || seconds > kMaxDurationSeconds)
-            throw UsageError("--duration '" + std::to_string(seconds) +
+        proto.duration_seconds = duration.value_or(kDefaultRepetitionSeconds);
+        if (!std::isfinite(proto.duration_seconds) || proto.duration_seconds <= 0 ||
+            proto.duration_seconds > kMaxDurationSeconds)
+            throw UsageError("--duration '" + format_number(proto.duration_seconds) +
                              "': must be more than 0 and at most 3600 seconds");
     }
-    auto s = parse_strategies(strategies);
-    auto z = parse_sizes(sizes);
-    auto t = parse_threads(threads);
-    auto tr = parse_transports(transports);
+    proto.warmup_seconds = warmup.value_or(bytes_text ? 0.0 : kDefaultWarmupSeconds);
+    if (!std::isfinite(proto.warmup_seconds) || proto.warmup_seconds < 0 ||
+        proto.warmup_seconds > kMaxDurationSeconds)
+        throw UsageError("--warmup '" + format_number(proto.warmup_seconds) +
+                         "': must be from 0 to 3600 seconds");
+    double precision = kDefaultPrecisionPercent;
+    if (precision_text) {
+        std::string text = *precision_text;
+        if (!text.empty() && text.back() == '%') text.pop_back();
+        size_t used = 0;
+        try {
+            precision = std::stod(text, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (text.empty() || used != text.size() || !(precision > 0) || precision > 100)
+            throw UsageError("--precision '" + *precision_text +
+                             "': must be a percentage above 0 and at most 100 (e.g. 3 or 0.5%)");
+    }
+    proto.precision = precision / 100;
+    auto check_reps = [](const char* name, unsigned v) {
+        if (v < 1 || v > kMaxRepetitions)
+            throw UsageError(std::string(name) + " '" + std::to_string(v) +
+                             "': must be from 1 to " + std::to_string(kMaxRepetitions));
+    };
+    if (repetitions && max_repetitions)
+        throw UsageError("--repetitions and --max-repetitions both given: either a fixed count "
+                         "or repeat until converged; give one of them");
+    if (repetitions) {
+        check_reps("--repetitions", *repetitions);
+        proto.min_repetitions = proto.max_repetitions = *repetitions;
+    } else if (bytes_text && !max_repetitions && !precision_text) {
+        proto.min_repetitions = proto.max_repetitions = 1; // a fixed amount of work, once
+    } else {
+        unsigned most = max_repetitions.value_or(kDefaultMaxRepetitions);
+        check_reps("--max-repetitions", most);
+        proto.max_repetitions = most;
+        proto.min_repetitions = std::min(kDefaultMinRepetitions, most);
+    }
+
+    auto s = strategies.empty() ? preset->strategies : parse_strategies(strategies);
+    auto z = sizes.empty() ? preset->sizes : parse_sizes(sizes);
+    auto t = threads.empty() ? preset->threads : parse_threads(threads);
+    auto tr = transports.empty() ? preset->transports : parse_transports(transports);
     dedupe(s);
     dedupe(z);
     dedupe(t);
     dedupe(tr);
-    cmd.plan = make_plan(tr, s, z, t, seconds, bytes, verify);
+    cmd.plan = make_plan(tr, s, z, t, proto);
     cmd.trace = !no_trace;
     return cmd;
 }

@@ -13,9 +13,31 @@ namespace copyscope {
 inline constexpr unsigned kMaxThreads = 256;
 inline constexpr double kMaxDurationSeconds = 3600;
 
+// Defaults of a cell's measurement (see CellSpec).
+inline constexpr double kDefaultRepetitionSeconds = 0.3;
+inline constexpr double kDefaultWarmupSeconds = 0.2;
+inline constexpr unsigned kDefaultMinRepetitions = 3;
+inline constexpr unsigned kDefaultMaxRepetitions = 10;
+inline constexpr double kDefaultPrecisionPercent = 3.0;
+inline constexpr unsigned kMaxRepetitions = 1000;
+
+// Named plans. Explicit --strategy/--size/--threads/--transport lists override the
+// preset's own list for that dimension.
+struct Preset {
+    const char* name;
+    const char* description;
+    std::vector<Strategy> strategies;
+    std::vector<uint64_t> sizes;
+    std::vector<unsigned> threads;
+    std::vector<Transport> transports;
+};
+const std::vector<Preset>& presets();
+
 struct RunCommand {
     std::vector<CellSpec> plan;
+    std::string preset = "quick";
     std::string output = "copyscope-report.json";
+    std::string csv; // empty: no CSV
     bool quiet = false;
     bool trace = true;
     std::string hooks = "auto";        // validated by the tracer
@@ -39,10 +61,10 @@ using Command = std::variant<RunCommand, DoctorCommand, ExitNow>;
 Command parse_command_line(const std::vector<std::string>& args);
 
 // The plan of cells for these lists, in a stable order: transport, strategy, size, threads.
+// The plan of cells: every combination of the lists, each cell a copy of `prototype`.
 std::vector<CellSpec> make_plan(const std::vector<Transport>& transports,
                                 const std::vector<Strategy>& strategies,
                                 const std::vector<uint64_t>& sizes,
-                                const std::vector<unsigned>& threads, double duration_seconds,
-                                uint64_t bytes, bool verify_payload);
+                                const std::vector<unsigned>& threads, const CellSpec& prototype);
 
 } // namespace copyscope

@@ -24,6 +24,14 @@ std::string_view to_string(Transport t) {
 
 std::string_view to_string(Role r) { return r == Role::sender ? "sender" : "receiver"; }
 
+std::string_view to_string(Pattern p) { return p == Pattern::stream ? "stream" : "rr"; }
+
+std::optional<Pattern> pattern_from_string(std::string_view name) {
+    for (Pattern p : {Pattern::stream, Pattern::rr})
+        if (to_string(p) == name) return p;
+    return std::nullopt;
+}
+
 std::optional<Strategy> strategy_from_string(std::string_view name) {
     for (Strategy s : all_strategies)
         if (to_string(s) == name) return s;
@@ -37,6 +45,12 @@ std::optional<Transport> transport_from_string(std::string_view name) {
 }
 
 double CellResult::gbits_per_second() const {
+    // The mean over repetitions: the figure the confidence interval is about.
+    if (!throughput.samples.empty()) {
+        double sum = 0;
+        for (double x : throughput.samples) sum += x;
+        return sum / double(throughput.samples.size());
+    }
     return seconds > 0 ? double(app.bytes_received) * 8 / seconds / 1e9 : 0;
 }
 

@@ -14,10 +14,15 @@ namespace copyscope {
 enum class Strategy { two_copy, per_field, one_copy, zero_copy };
 enum class Transport { veth, loopback };
 enum class Role { sender, receiver };
+// stream: the sender sends as fast as it can. rr: request/response, the sender waits for a
+// small answer after every message and times the round trip (netperf TCP_RR style).
+enum class Pattern { stream, rr };
 
 std::string_view to_string(Strategy s);
 std::string_view to_string(Transport t);
 std::string_view to_string(Role r);
+std::string_view to_string(Pattern p);
+std::optional<Pattern> pattern_from_string(std::string_view name);
 std::optional<Strategy> strategy_from_string(std::string_view name);
 std::optional<Transport> transport_from_string(std::string_view name);
 inline constexpr Strategy all_strategies[] = {Strategy::two_copy, Strategy::per_field,
@@ -31,7 +36,17 @@ struct CellSpec {
     double duration_seconds = 0; // > 0: each connection sends for this long
     uint64_t bytes = 0;          // > 0: the cell sends at least this many bytes, whole messages
     bool verify_payload = false;
+    Pattern pattern = Pattern::stream;
+    // Repetitions: an uncounted warm-up, then repetitions until the 95% confidence interval
+    // of throughput is within `precision` of the mean, or max_repetitions.
+    double warmup_seconds = 0;
+    unsigned min_repetitions = 1;
+    unsigned max_repetitions = 1;
+    double precision = 0.03;
 };
+
+// The rr pattern's answer: small, fixed.
+inline constexpr size_t kResponseSize = 64;
 
 // What the application did and saw, counted by the runner itself.
 struct AppCounts {
@@ -41,6 +56,19 @@ struct AppCounts {
     uint64_t send_calls = 0;       // send()/sendmsg() calls that moved bytes
     uint64_t user_copy_bytes = 0;  // two-copy staging memcpy
     uint64_t payload_errors = 0;   // bytes that differed from the pattern (verify_payload)
+    uint64_t response_bytes = 0;   // rr: answers the receiver sent back to the sender
+};
+
+// Throughput over the counted repetitions (Gbit/s per repetition).
+struct ThroughputStats {
+    std::vector<double> samples;
+    bool converged = false;
+};
+
+// rr round trips, in microseconds.
+struct LatencyStats {
+    uint64_t round_trips = 0;
+    double p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0, mean = 0;
 };
 
 // MSG_ZEROCOPY notifications read from the error queue (zero-copy cells only).
@@ -61,8 +89,10 @@ struct Check {
 
 struct CellResult {
     CellSpec spec;
-    double seconds = 0; // wall time from first send to last byte received
+    double seconds = 0; // wall time from first send to last byte received, all repetitions
     AppCounts app;
+    ThroughputStats throughput;
+    std::optional<LatencyStats> latency;
     std::optional<ZerocopyStats> zerocopy;
     std::vector<Check> checks;
     std::string error;       // non-empty: the cell failed and says why

@@ -16,6 +16,7 @@
 
 #include "common/errors.h"
 #include "common/unique_fd.h"
+#include "stats/stats.h"
 
 namespace copyscope {
 
@@ -88,6 +89,8 @@ nlohmann::json to_json(const CellResult& cell) {
     if (s.duration_seconds > 0) j["duration_requested_seconds"] = s.duration_seconds;
     if (s.bytes > 0) j["bytes_requested"] = s.bytes;
     j["verify_payload"] = s.verify_payload;
+    j["pattern"] = to_string(s.pattern);
+    j["repetitions"] = cell.throughput.samples.size();
     j["seconds"] = cell.seconds;
     j["bytes_sent"] = cell.app.bytes_sent;
     j["bytes_received"] = cell.app.bytes_received;
@@ -98,6 +101,31 @@ nlohmann::json to_json(const CellResult& cell) {
     j["messages_per_second"] = cell.messages_per_second();
     j["microseconds_per_message"] = cell.microseconds_per_message();
     if (s.verify_payload) j["payload_errors"] = cell.app.payload_errors;
+    if (s.pattern == Pattern::rr) j["response_bytes"] = cell.app.response_bytes;
+    {
+        const Summary st = summarize(cell.throughput.samples);
+        nlohmann::json t;
+        t["unit"] = "Gbit/s";
+        t["samples"] = cell.throughput.samples;
+        t["mean"] = st.mean;
+        t["stddev"] = st.stddev;
+        bool have_ci = st.n >= 2;
+        t["ci95_low"] = have_ci ? nlohmann::json(st.mean - st.ci95_half) : nlohmann::json(nullptr);
+        t["ci95_high"] = have_ci ? nlohmann::json(st.mean + st.ci95_half) : nlohmann::json(nullptr);
+        t["ci95_relative"] = have_ci ? nlohmann::json(st.ci95_relative) : nlohmann::json(nullptr);
+        t["precision_target"] = s.precision;
+        // Only a cell that may repeat can converge; a single repetition has no interval.
+        t["converged"] = s.max_repetitions > 1 ? nlohmann::json(cell.throughput.converged)
+                                               : nlohmann::json(nullptr);
+        t["warmup_seconds"] = s.warmup_seconds;
+        j["throughput"] = t;
+    }
+    if (cell.latency) {
+        const LatencyStats& l = *cell.latency;
+        j["latency"] = {{"unit", "us"},        {"round_trips", l.round_trips}, {"p50_us", l.p50},
+                        {"p90_us", l.p90},     {"p99_us", l.p99},              {"p999_us", l.p999},
+                        {"max_us", l.max},     {"mean_us", l.mean}};
+    }
     if (cell.zerocopy) {
         const ZerocopyStats& z = *cell.zerocopy;
         j["zerocopy"] = {{"sends", z.sends},

@@ -14,6 +14,8 @@ struct RunnerOptions {
     // Set from a signal handler: senders stop after their current message.
     const std::atomic<bool>* stop = nullptr;
     int socket_timeout_seconds = 10;
+    // Called after each counted repetition with the cell's samples so far (for progress).
+    std::function<void(const CellResult& so_far)> on_repetition;
 };
 
 // Runs one cell. Failures inside the cell (a send that failed, a missing completion) are
