@@ -21,9 +21,12 @@
 #   --modules LIST    modules to load in the guest, with their dependencies (default: veth)
 #   --timeout SEC     bound on each guest, boot to power-off (default: 900)
 #   --memory MB, --smp N   guest size (default: 1024, 2)
+#   --cpu MODEL       qemu -cpu (default: qemu64; -cpu max makes the guest's copies ~3x slower)
 #   --check-bpf [OBJ] before the run, load each program of the BPF object alone and print
 #                     the verifier's whole log of any that fails (scripts/kernel-matrix/
 #                     bpf-progcheck.c). OBJ defaults to BUILD_DIR/bpf/copyscope_bpf.bpf.o
+#   --check-bpf-args "PROG[=TARGET] ..."  only these programs (=TARGET: retarget an fentry/
+#                     fexit program, e.g. cs_zc_complete=msg_zerocopy_callback on 6.1)
 #   --offline         no apt at all: only what is installed and cached
 #   --no-summary      skip the comparison table
 #
@@ -45,9 +48,11 @@ modules="veth"
 timeout_s=900
 memory=1024
 smp=2
+cpu=qemu64
 offline=0
 summary=1
 check_bpf=""
+check_bpf_args=""
 
 die() { echo "kernel-matrix: $*" >&2; exit 1; }
 usage_error() { echo "kernel-matrix: $*" >&2; echo "see the header of $0 for the options" >&2; exit 2; }
@@ -66,7 +71,9 @@ while (($#)); do
     --timeout) timeout_s=${2:?}; shift 2 ;;
     --memory) memory=${2:?}; shift 2 ;;
     --smp) smp=${2:?}; shift 2 ;;
+    --cpu) cpu=${2:?}; shift 2 ;;
     --offline) offline=1; shift ;;
+    --check-bpf-args) check_bpf_args=${2:?}; shift 2 ;;
     --check-bpf)
       if [[ ${2:-} == *.o ]]; then check_bpf=$2; shift 2; else check_bpf=default; shift; fi ;;
     --no-summary) summary=0; shift ;;
@@ -236,6 +243,7 @@ build_initramfs() { # KDIR COPYSCOPE OUTFILE
   if [ -n "$check_bpf" ]; then
     cp "$progcheck" "$stage/bin/bpf-progcheck"
     cp "$check_bpf" "$stage/etc/copyscope/check.bpf.o"
+    echo "$check_bpf_args" >"$stage/etc/copyscope/check-args"
   fi
   : >"$stage/etc/copyscope/run-args"
   # shellcheck disable=SC2086
@@ -292,7 +300,7 @@ for spec in "${kernel_list[@]}"; do
   log "$release: booting ($(basename "$deb"), initramfs $(($(stat -c %s "$img") / 1024)) KiB, bound ${timeout_s}s)"
   t0=$(date +%s.%N)
   # stdin from /dev/null; the serial console to the log. Killed at the bound, by its pid.
-  qemu-system-x86_64 -accel tcg -cpu qemu64 -m "$memory" -smp "$smp" -nographic -no-reboot \
+  qemu-system-x86_64 -accel tcg -cpu "$cpu" -m "$memory" -smp "$smp" -nographic -no-reboot \
     -nic none -kernel "$kdir/vmlinuz" -initrd "$img" \
     -append "console=ttyS0 panic=-1 loglevel=5 rdinit=/init" \
     </dev/null >"$console" 2>&1 &

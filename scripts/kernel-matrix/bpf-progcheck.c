@@ -5,7 +5,9 @@
 //
 // Build (static, for the kernel-matrix initramfs):
 //   gcc -O2 -static -o bpf-progcheck bpf-progcheck.c -lbpf -lelf -lz
-// Usage: bpf-progcheck OBJECT.bpf.o [PROGRAM...]   (root; exit 1 if any named/any program failed)
+// Usage: bpf-progcheck OBJECT.bpf.o [PROGRAM[=TARGET]...]
+//   (root; no PROGRAM: every program; =TARGET retargets an fentry/fexit program to another
+//   kernel function, as the tracer does for renamed functions; exit 1 if any failed)
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -19,7 +21,8 @@ static int quiet_print(enum libbpf_print_level level, const char* fmt, va_list a
     return vfprintf(stdout, fmt, args);
 }
 
-static int check_one(const char* path, const char* name, char* log, size_t log_size) {
+static int check_one(const char* path, const char* name, const char* retarget, char* log,
+                     size_t log_size) {
     struct bpf_object* obj = bpf_object__open_file(path, NULL);
     if (!obj) {
         printf("%s: cannot open %s: %s\n", name, path, strerror(errno));
@@ -38,15 +41,22 @@ static int check_one(const char* path, const char* name, char* log, size_t log_s
         bpf_object__close(obj);
         return 1;
     }
+    if (retarget && bpf_program__set_attach_target(target, 0, retarget)) {
+        printf("PROGCHECK %s: cannot retarget to %s\n", name, retarget);
+        bpf_object__close(obj);
+        return 1;
+    }
     log[0] = 0;
     bpf_program__set_log_buf(target, log, log_size);
     bpf_program__set_log_level(target, 1);
     int err = bpf_object__load(obj);
     if (err)
-        printf("PROGCHECK %s (%s): FAILED %d (%s)\n--- verifier log ---\n%s\n--- end of log ---\n",
-               name, bpf_program__section_name(target), err, strerror(-err), log);
+        printf("PROGCHECK %s (%s%s%s): FAILED %d (%s)\n--- verifier log ---\n%s\n--- end of log ---\n",
+               name, bpf_program__section_name(target), retarget ? " -> " : "",
+               retarget ? retarget : "", err, strerror(-err), log);
     else
-        printf("PROGCHECK %s (%s): ok\n", name, bpf_program__section_name(target));
+        printf("PROGCHECK %s (%s%s%s): ok\n", name, bpf_program__section_name(target),
+               retarget ? " -> " : "", retarget ? retarget : "");
     bpf_object__close(obj);
     return err ? 1 : 0;
 }
@@ -63,8 +73,12 @@ int main(int argc, char** argv) {
         return 1;
     int failed = 0;
     if (argc > 2) {
-        for (int i = 2; i < argc; i++)
-            failed |= check_one(argv[1], argv[i], log, log_size);
+        for (int i = 2; i < argc; i++) {
+            char* eq = strchr(argv[i], '=');
+            if (eq)
+                *eq = 0;
+            failed |= check_one(argv[1], argv[i], eq ? eq + 1 : NULL, log, log_size);
+        }
     } else {
         struct bpf_object* obj = bpf_object__open_file(argv[1], NULL);
         if (!obj) {
@@ -73,7 +87,7 @@ int main(int argc, char** argv) {
         }
         struct bpf_program* prog;
         bpf_object__for_each_program(prog, obj) {
-            failed |= check_one(argv[1], bpf_program__name(prog), log, log_size);
+            failed |= check_one(argv[1], bpf_program__name(prog), NULL, log, log_size);
         }
         bpf_object__close(obj);
     }

@@ -1,0 +1,196 @@
+// Lab test of the kernel matrix: scripts/kernel-matrix.sh boots Debian bookworm's 6.1 cloud
+// kernel under qemu (software emulation) with a static copyscope in its initramfs, runs a
+// small fixed-bytes run there and brings the report back. On that stock kernel the tracer
+// must pick its preferred hook forms (fentry/fexit/kprobe, not the tracepoint or inferred
+// fallbacks this project's own VM needs) and the ledger must hold as it does on the host.
+//
+// One boot for all the checks (each TEST would be its own process under CTest). The static
+// build lives in the script's fixed build dir (build-static) and the kernel package in its
+// cache (build-kernels/cache), so the plain and the sanitized suites build and download once.
+#include <array>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/system_probe.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr int kScriptBoundSeconds = 840; // under the CTest TIMEOUT of 900
+constexpr const char* kKernel = "linux-image-cloud-amd64"; // bookworm's 6.1 cloud kernel
+// Few cells, few bytes: every strategy, one small and one zerocopy-sized message.
+constexpr const char* kRunArgs = "--strategy all --size 4K,64K --threads 1 --bytes 8M";
+
+std::string read_file(const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+std::string tail(const std::string& s, size_t n) {
+    return s.size() <= n ? s : "[...]\n" + s.substr(s.size() - n);
+}
+
+std::string quote(const std::string& s) {
+    std::string q = "'";
+    for (char c : s) {
+        if (c == '\'')
+            q += "'\\''";
+        else
+            q += c;
+    }
+    return q + "'";
+}
+
+struct ScriptRun {
+    int status = -1;
+    std::string output;
+};
+
+ScriptRun run_matrix(const fs::path& out) {
+    const fs::path log = out / "kernel-matrix.log";
+    const std::string cmd =
+        "timeout --kill-after=15 " + std::to_string(kScriptBoundSeconds) + " bash " +
+        quote(std::string(COPYSCOPE_SOURCE_DIR) + "/scripts/kernel-matrix.sh") + " --kernels " +
+        kKernel + " --out " + quote(out.string()) + " --run-args " + quote(kRunArgs) +
+        " --timeout 600 --no-summary </dev/null >" + quote(log.string()) + " 2>&1";
+    ScriptRun r;
+    int raw = std::system(cmd.c_str());
+    r.status = (raw != -1 && WIFEXITED(raw)) ? WEXITSTATUS(raw) : -1;
+    r.output = read_file(log);
+    return r;
+}
+
+bool is_number(const json& v) { return v.is_number(); }
+
+} // namespace
+
+TEST(KernelMatrix, Debian61BootsAndItsLedgerHolds) {
+    COPYSCOPE_REQUIRE_ROOT();
+    const fs::path out = fs::temp_directory_path() /
+                         ("copyscope-kernel-matrix-" + std::to_string(getpid()));
+    fs::remove_all(out);
+    fs::create_directories(out);
+
+    ScriptRun run = run_matrix(out);
+    if (run.status == 3) {
+        // The script's "unavailable:" line says what could not be had.
+        std::string why = run.output;
+        if (auto at = why.rfind("unavailable: "); at != std::string::npos)
+            why = why.substr(at);
+        GTEST_SKIP() << "kernel matrix: qemu or the 6.1 kernel package cannot be had here: "
+                     << tail(why, 400);
+    }
+    ASSERT_NE(run.status, 124) << "scripts/kernel-matrix.sh ran over " << kScriptBoundSeconds
+                               << " s:\n"
+                               << tail(run.output, 20000);
+
+    // The report came back.
+    fs::path report_path;
+    for (const auto& e : fs::directory_iterator(out)) {
+        const std::string name = e.path().filename().string();
+        if (name.rfind("kernel-6.1.", 0) == 0 && name.size() > 5 &&
+            name.find(".meta.") == std::string::npos &&
+            name.compare(name.size() - 5, 5, ".json") == 0)
+            report_path = e.path();
+    }
+    ASSERT_FALSE(report_path.empty())
+        << "no kernel-6.1.*.json in " << out << " (script exit " << run.status << "):\n"
+        << tail(run.output, 20000);
+    json report = json::parse(read_file(report_path), nullptr, false);
+    ASSERT_FALSE(report.is_discarded()) << report_path << " is not JSON";
+    EXPECT_EQ(report.value("schema", ""), "copyscope-report");
+    EXPECT_EQ(report.value("complete", false), true);
+    ASSERT_TRUE(report.contains("host"));
+    EXPECT_EQ(report["host"].value("kernel_release", "").rfind("6.1.", 0), 0u)
+        << "booted " << report["host"].value("kernel_release", "?");
+    ASSERT_TRUE(report.contains("cells") && report["cells"].is_array());
+    ASSERT_EQ(report["cells"].size(), 8u) << "4 strategies x 2 sizes";
+
+    const std::set<std::string> preferred{"fentry", "fexit", "kprobe", "kretprobe"};
+    const std::set<std::string> tracepoints{"tp_btf", "raw_tp", "tracepoint"};
+    bool saw_zero_copy = false;
+    for (const json& cell : report["cells"]) {
+        const std::string name = cell.value("strategy", "?") + " " +
+                                 std::to_string(cell.value("message_size", 0)) + " B";
+        SCOPED_TRACE(name);
+        const json& led = cell["ledger"];
+
+        // Every check ran and passed: a tracer that failed to load leaves checks
+        // "not evaluated", which must not pass here, where every hook can load.
+        EXPECT_TRUE(cell.value("passed", false)) << cell["checks"].dump(1);
+        for (const json& check : cell["checks"])
+            EXPECT_TRUE(check.value("passed", false)) << check.dump();
+        EXPECT_TRUE(led.value("checks_not_evaluated", json::array()).empty())
+            << led["checks_not_evaluated"].dump();
+        ASSERT_TRUE(led.contains("tracer") && led["tracer"].value("available", false))
+            << "tracer unavailable in the 6.1 guest: " << led.value("copies_per_byte", json()).dump();
+
+        // Preferred hook forms on a stock kernel.
+        const json& hooks = led["hooks"];
+        for (const char* hook : {"send", "deferred_copy", "completions"}) {
+            ASSERT_TRUE(hooks.contains(hook)) << hook;
+            EXPECT_TRUE(preferred.count(hooks[hook].value("mechanism", "")))
+                << hook << " uses " << hooks[hook].dump();
+        }
+        EXPECT_EQ(hooks["send"].value("count", ""), "exact");
+        EXPECT_EQ(hooks["deferred_copy"].value("count", ""), "exact") << hooks["deferred_copy"];
+        for (const char* hook : {"receive_copy", "retransmits"}) {
+            ASSERT_TRUE(hooks.contains(hook)) << hook;
+            EXPECT_TRUE(tracepoints.count(hooks[hook].value("mechanism", "")))
+                << hook << " uses " << hooks[hook].dump();
+        }
+        ASSERT_TRUE(hooks.contains("pinned_pages"));
+        EXPECT_NE(hooks["pinned_pages"].value("mechanism", ""), "inferred");
+
+        // Receive copies exact.
+        ASSERT_TRUE(is_number(led["receive_copy_bytes"])) << led["receive_copy_bytes"];
+        EXPECT_EQ(led["receive_copy_bytes"], led["app_bytes_received"]);
+        EXPECT_EQ(led["app_bytes_received"], cell["bytes_received"]);
+        EXPECT_EQ(cell["bytes_received"], cell["bytes_sent"]);
+        EXPECT_EQ(hooks["receive_copy"].value("count", ""), "exact");
+
+        // Copies per byte as the strategy's model says.
+        ASSERT_TRUE(is_number(led["copies_per_byte"])) << led["copies_per_byte"];
+        EXPECT_NEAR(led["copies_per_byte"].get<double>(),
+                    led["copies_per_byte_expected"].get<double>(), 0.01);
+
+        if (cell.value("strategy", "") != "zero-copy")
+            continue;
+        saw_zero_copy = true;
+        // Deferred copies match COPIED completions: over veth every send completes COPIED
+        // and every pinned byte is copied at local delivery (skb_copy_ubufs).
+        const json& zc = led["zerocopy_notifications"];
+        ASSERT_TRUE(zc.is_object()) << zc;
+        EXPECT_GT(zc.value("completions", 0), 0);
+        EXPECT_EQ(zc.value("completions", -1), zc.value("sends", -2));
+        EXPECT_EQ(zc.value("completions_copied", -1), zc.value("completions", -2));
+        ASSERT_TRUE(is_number(led["deferred_copy_bytes"]) && is_number(led["zerocopy_pinned_bytes"]));
+        const double deferred = led["deferred_copy_bytes"].get<double>();
+        const double pinned = led["zerocopy_pinned_bytes"].get<double>();
+        EXPECT_GT(pinned, 0);
+        EXPECT_NEAR(deferred, pinned, pinned * 0.01);
+        EXPECT_NE(led.value("verdict", "").find("not effective"), std::string::npos)
+            << led.value("verdict", "");
+    }
+    EXPECT_TRUE(saw_zero_copy);
+
+    if (!HasFailure())
+        fs::remove_all(out);
+    else
+        ADD_FAILURE() << "report and guest console kept in " << out;
+}
