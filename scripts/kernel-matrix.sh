@@ -21,7 +21,12 @@
 #   --modules LIST    modules to load in the guest, with their dependencies (default: veth)
 #   --timeout SEC     bound on each guest, boot to power-off (default: 900)
 #   --memory MB, --smp N   guest size (default: 1024, 2)
-#   --cpu MODEL       qemu -cpu (default: qemu64; -cpu max makes the guest's copies ~3x slower)
+#   --cpu MODEL       qemu -cpu (default: qemu64,-cx16). Without CMPXCHG16B: Debian's 6.12
+#                     under bookworm's qemu 7.2 (TCG) dies early in SLUB's cmpxchg16b fast
+#                     path ("traps: PANIC: double fault" in kmem_cache_alloc_noprof, EFLAGS
+#                     garbage), or with -smp 1 takes a spurious #DB there; with cx16 off the
+#                     kernel uses its own emulation and runs clean. -cpu max makes the
+#                     guest's copies ~3x slower and its 6.12 oopses in the scheduler.
 #   --check-bpf [OBJ] before the run, load each program of the BPF object alone and print
 #                     the verifier's whole log of any that fails (scripts/kernel-matrix/
 #                     bpf-progcheck.c). OBJ defaults to BUILD_DIR/bpf/copyscope_bpf.bpf.o
@@ -48,7 +53,7 @@ modules="veth"
 timeout_s=900
 memory=1024
 smp=2
-cpu=qemu64
+cpu=qemu64,-cx16
 offline=0
 summary=1
 check_bpf=""

@@ -63,11 +63,16 @@ struct ScriptRun {
 
 ScriptRun run_matrix(const fs::path& out) {
     const fs::path log = out / "kernel-matrix.log";
+    // COPYSCOPE_STATIC_BINARY: a static copyscope built elsewhere (else the script builds one
+    // in its fixed build dir, once for both test suites).
+    std::string binary;
+    if (const char* b = std::getenv("COPYSCOPE_STATIC_BINARY"); b && *b)
+        binary = std::string(" --copyscope ") + quote(b);
     const std::string cmd =
         "timeout --kill-after=15 " + std::to_string(kScriptBoundSeconds) + " bash " +
         quote(std::string(COPYSCOPE_SOURCE_DIR) + "/scripts/kernel-matrix.sh") + " --kernels " +
         kKernel + " --out " + quote(out.string()) + " --run-args " + quote(kRunArgs) +
-        " --timeout 600 --no-summary </dev/null >" + quote(log.string()) + " 2>&1";
+        binary + " --timeout 600 --no-summary </dev/null >" + quote(log.string()) + " 2>&1";
     ScriptRun r;
     int raw = std::system(cmd.c_str());
     r.status = (raw != -1 && WIFEXITED(raw)) ? WEXITSTATUS(raw) : -1;
