@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The kernel matrix: the same fixed-bytes copyscope run on other stock Debian kernels, each
-# booted under qemu-system-x86_64 (software emulation, -cpu qemu64) from an initramfs that
+# booted under qemu-system-x86_64 (software emulation, -cpu qemu64,-cx16) from an initramfs that
 # holds busybox, a statically linked copyscope and the modules the lab needs. The guest
 # prints its JSON report on the serial console (gzip + base64 between markers); the host
 # writes it as OUT/kernel-<release>.json, then prints one comparison table across kernels.

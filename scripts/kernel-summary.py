@@ -57,6 +57,22 @@ def mechanisms(cells):
     return {k: "/".join(sorted(v)) for k, v in seen.items()}
 
 
+def hook_modes(cells):
+    """The tracer's hook mode across cells ("auto", or "prefer-tracepoints" when the
+    preferred forms failed to load and the tracer fell back), or why it was unavailable."""
+    modes = set()
+    for c in cells:
+        tracer = (c.get("ledger") or {}).get("tracer") or {}
+        if not tracer.get("available", False):
+            modes.add("unavailable")
+        else:
+            mode = tracer.get("hook_mode", "?")
+            if "failed" in (tracer.get("note") or ""):
+                mode += " (preferred forms failed to load)"
+            modes.add(mode)
+    return ", ".join(sorted(modes)) or "-"
+
+
 def cell_row(c):
     led = c.get("ledger") or {}
     zc = led.get("zerocopy_notifications") or {}
@@ -117,6 +133,7 @@ def main(argv):
             "run_seconds": meta.get("run_seconds"),
             "host_wall_seconds": meta.get("host_wall_seconds"),
             "hooks": mechanisms(cells),
+            "hook_mode": hook_modes(cells),
             "cells": {cell_key(c): cell_row(c) for c in cells},
             "passed": sum(1 for c in cells if c.get("passed")),
             "total": len(cells),
@@ -142,8 +159,8 @@ def main(argv):
     for k in kernels:
         rows.append([k["release"], k["version"] or "-", fmt(k["boot_seconds"], "{:.1f}"),
                      fmt(k["run_seconds"], "{:.1f}"), f"{k['passed']}/{k['total']}"]
-                    + [k["hooks"].get(h, "-") for h in HOOKS])
-    print(table(rows, ["kernel", "version", "boot s", "run s", "passed"] + HOOKS))
+                    + [k["hooks"].get(h, "-") for h in HOOKS] + [k["hook_mode"]])
+    print(table(rows, ["kernel", "version", "boot s", "run s", "passed"] + HOOKS + ["tracer"]))
     print()
     print("Cells (copies/B measured/expected, deferred % of zerocopy bytes, receive copies exact,")
     print("COPIED completions/completions, verdict)")
