@@ -18,6 +18,7 @@
 #include "report/report.h"
 #include "report/summary.h"
 #include "runner/runner.h"
+#include "runner/sink.h"
 
 using namespace copyscope;
 
@@ -146,6 +147,11 @@ int main(int argc, char** argv) {
         Command command = parse_command_line(args);
         if (auto* exit = std::get_if<ExitNow>(&command)) return exit->status;
         if (auto* d = std::get_if<DoctorCommand>(&command)) return doctor(*d);
+        if (auto* k = std::get_if<SinkCommand>(&command)) {
+            install_signal_handlers();
+            return run_sink(SinkOptions{k->listen, k->connections, k->idle_timeout_seconds,
+                                        k->quiet, &g_stop});
+        }
         return run(std::get<RunCommand>(command), args);
     } catch (const UsageError& e) {
         std::cerr << "copyscope: error: " << e.what() << "\n";

@@ -34,7 +34,12 @@ TEST_P(StrategyOverLab, MovesExactBytesWithVerifiedPayload) {
     COPYSCOPE_REQUIRE_ROOT();
     const Case& c = GetParam();
     // An odd size splits unevenly into fields and never lines up with the pattern.
-    CellSpec spec{c.strategy, c.transport, c.size, c.threads, 0, 0, true};
+    CellSpec spec;
+    spec.strategy = c.strategy;
+    spec.transport = c.transport;
+    spec.message_size = c.size;
+    spec.threads = c.threads;
+    spec.verify_payload = true;
     const uint64_t messages = 301;
     spec.bytes = messages * c.size;
     CellResult r = run_cell(spec, {});
@@ -79,7 +84,10 @@ INSTANTIATE_TEST_SUITE_P(
 // (skb_copy_ubufs) and says so in every completion.
 TEST(ZeroCopyOverVeth, EveryCompletionArrivesFlaggedCopied) {
     COPYSCOPE_REQUIRE_ROOT();
-    CellSpec spec{Strategy::zero_copy, Transport::veth, 65536, 1, 0, 2000ull * 65536, false};
+    CellSpec spec;
+    spec.strategy = Strategy::zero_copy;
+    spec.message_size = 65536;
+    spec.bytes = 2000ull * 65536;
     CellResult r = run_cell(spec, {});
     ASSERT_TRUE(r.error.empty()) << r.error;
     ASSERT_TRUE(r.zerocopy.has_value());

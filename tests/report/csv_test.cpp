@@ -35,7 +35,10 @@ std::vector<std::string> split_line(const std::string& line) {
 
 CellResult cell() {
     CellResult c;
-    c.spec = CellSpec{Strategy::zero_copy, Transport::veth, 4096, 2, 0.3, 0, false};
+    c.spec.strategy = Strategy::zero_copy;
+    c.spec.message_size = 4096;
+    c.spec.threads = 2;
+    c.spec.duration_seconds = 0.3;
     c.spec.max_repetitions = 10;
     c.seconds = 0.9;
     c.app.bytes_sent = c.app.bytes_received = 3u << 20;

@@ -14,7 +14,11 @@ namespace {
 
 CellResult zero_copy_cell() {
     CellResult c;
-    c.spec = CellSpec{Strategy::zero_copy, Transport::veth, 65536, 2, 0, 1 << 20, true};
+    c.spec.strategy = Strategy::zero_copy;
+    c.spec.message_size = 65536;
+    c.spec.threads = 2;
+    c.spec.bytes = 1 << 20;
+    c.spec.verify_payload = true;
     c.seconds = 0.5;
     c.app.bytes_sent = c.app.bytes_received = 1 << 20;
     c.app.messages_sent = 16;

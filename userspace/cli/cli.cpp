@@ -7,6 +7,7 @@
 
 #include "cli/size.h"
 #include "common/errors.h"
+#include "lab/lab.h"
 #include "strategies/message.h"
 
 namespace copyscope {
@@ -39,7 +40,8 @@ std::vector<Transport> parse_transports(const std::vector<std::string>& items) {
     for (const std::string& item : items) {
         auto t = transport_from_string(item);
         if (!t)
-            throw UsageError("--transport '" + item + "': unknown transport (allowed: veth, loopback)");
+            throw UsageError("--transport '" + item +
+                             "': unknown transport (allowed: veth, loopback, forward, nic)");
         out.push_back(*t);
     }
     return out;
@@ -188,10 +190,15 @@ Command parse_command_line(const std::vector<std::string>& args) {
                     "64-byte answer to every message and report round-trip percentiles)")
         ->capture_default_str();
     run->add_option("--csv", cmd.csv, "Also write one CSV row per cell to this file");
+    std::string peer;
     run->add_option("--transport", transports,
-                    "Where the traffic runs: veth (two namespaces joined by a veth pair) or "
-                    "loopback (one namespace, lo)")
+                    "Where the traffic runs: veth (two namespaces joined by a veth pair), "
+                    "loopback (one namespace, lo), forward (sender -> router -> receiver "
+                    "namespaces), nic (from this namespace to a `copyscope sink` at --peer, "
+                    "through a real network device)")
         ->delimiter(',');
+    run->add_option("--peer", peer,
+                    "nic transport: the sink's IPv4 address and port, e.g. 10.0.2.2:5201");
     run->add_flag("--verify-payload", verify,
                   "Fill every message with a position-dependent pattern and check every "
                   "received byte");
@@ -217,11 +224,32 @@ Command parse_command_line(const std::vector<std::string>& args) {
     DoctorCommand doc;
     doctor->add_flag("--json", doc.json, "Print JSON instead of a table");
 
+    CLI::App* sink = app.add_subcommand(
+        "sink", "Receive for the nic transport: read each connection to its end, answer with "
+                "a tally of the bytes, close");
+    SinkCommand sink_cmd;
+    sink->add_option("--listen", sink_cmd.listen, "IPv4 address and port to listen on")
+        ->capture_default_str();
+    sink->add_option("--connections", sink_cmd.connections,
+                     "Stop after serving this many connections (0: until stopped or idle)")
+        ->capture_default_str();
+    sink->add_option("--idle-timeout", sink_cmd.idle_timeout_seconds,
+                     "Stop when nobody connects for this many seconds")
+        ->capture_default_str();
+    sink->add_flag("--quiet,-q", sink_cmd.quiet, "Print nothing but errors");
+
     // CLI11 would call an unknown command a missing one; name it instead.
-    if (args.size() > 1 && !args[1].empty() && args[1][0] != '-' && args[1] != "run" &&
-        args[1] != "doctor")
-        throw UsageError("unknown command '" + args[1] + "' (allowed: run, doctor; see "
-                         "'copyscope --help')");
+    auto known = [&](const std::string& name) {
+        try {
+            app.get_subcommand(name);
+            return true;
+        } catch (const CLI::OptionNotFound&) {
+            return false;
+        }
+    };
+    if (args.size() > 1 && !args[1].empty() && args[1][0] != '-' && !known(args[1]))
+        throw UsageError("unknown command '" + args[1] + "' (allowed: run, doctor, sink, compare; "
+                         "see 'copyscope --help')");
     std::vector<const char*> argv;
     for (const std::string& a : args) argv.push_back(a.c_str());
     try {
@@ -236,6 +264,12 @@ Command parse_command_line(const std::vector<std::string>& args) {
     }
 
     if (doctor->parsed()) return doc;
+    if (sink->parsed()) {
+        parse_peer(sink_cmd.listen); // throws UsageError naming the bad text
+        if (!(sink_cmd.idle_timeout_seconds > 0) || sink_cmd.idle_timeout_seconds > 86400)
+            throw UsageError("--idle-timeout: must be more than 0 and at most 86400 seconds");
+        return sink_cmd;
+    }
 
     const Preset* preset = nullptr;
     for (const Preset& p : presets())
@@ -313,6 +347,17 @@ Command parse_command_line(const std::vector<std::string>& args) {
     dedupe(z);
     dedupe(t);
     dedupe(tr);
+    const bool nic = std::find(tr.begin(), tr.end(), Transport::nic) != tr.end();
+    if (nic && peer.empty())
+        throw UsageError("--transport nic needs --peer HOST:PORT, the address of a "
+                         "`copyscope sink` on the other side of the network device");
+    if (!nic && !peer.empty())
+        throw UsageError("--peer '" + peer + "': only the nic transport has a peer");
+    if (nic) parse_peer(peer);
+    if (nic && proto.pattern == Pattern::rr)
+        throw UsageError("--pattern rr: the nic transport's sink does not answer requests; use "
+                         "--pattern stream");
+    proto.peer = peer;
     cmd.plan = make_plan(tr, s, z, t, proto);
     cmd.trace = !no_trace;
     return cmd;

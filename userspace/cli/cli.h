@@ -49,12 +49,19 @@ struct DoctorCommand {
     bool json = false;
 };
 
+struct SinkCommand {
+    std::string listen = "127.0.0.1:5201";
+    unsigned connections = 0;
+    double idle_timeout_seconds = 60;
+    bool quiet = false;
+};
+
 // What to do after parsing: run, doctor, or exit at once with a status (help, version).
 struct ExitNow {
     int status = 0;
 };
 
-using Command = std::variant<RunCommand, DoctorCommand, ExitNow>;
+using Command = std::variant<RunCommand, DoctorCommand, SinkCommand, ExitNow>;
 
 // Parses argv (argv[0] is the program name). Help and version print to stdout and give
 // ExitNow{0}. Throws UsageError for anything invalid.

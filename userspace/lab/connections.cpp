@@ -28,8 +28,11 @@ void set_timeouts(int fd, int seconds) {
 // connect(), riding out a signal: an interrupted connect goes on in the background, so
 // wait for it to finish instead of failing.
 void connect_to(int fd, const sockaddr_in& addr, int timeout_seconds) {
+    char host[INET_ADDRSTRLEN] = "?";
+    ::inet_ntop(AF_INET, &addr.sin_addr, host, sizeof host);
+    const std::string what = std::string("connect to ") + host + ":" + std::to_string(ntohs(addr.sin_port));
     if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) return;
-    if (errno != EINTR) throw RunError(errno_message("connect", errno));
+    if (errno != EINTR) throw RunError(errno_message(what, errno));
     pollfd p{fd, POLLOUT, 0};
     int r;
     do {
@@ -38,7 +41,7 @@ void connect_to(int fd, const sockaddr_in& addr, int timeout_seconds) {
     int err = r == 0 ? ETIMEDOUT : 0;
     socklen_t len = sizeof err;
     if (r > 0 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-    if (err != 0) throw RunError(errno_message("connect", err));
+    if (err != 0) throw RunError(errno_message(what, err));
 }
 
 } // namespace
@@ -46,8 +49,20 @@ void connect_to(int fd, const sockaddr_in& addr, int timeout_seconds) {
 std::vector<Connection> open_connections(const Lab& lab, unsigned count, int timeout_seconds) {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
+    addr.sin_port = htons(lab.receiver_port());
     if (::inet_pton(AF_INET, lab.receiver_address().c_str(), &addr.sin_addr) != 1)
         throw RunError("lab: bad receiver address " + lab.receiver_address());
+
+    if (!lab.has_local_receiver()) {
+        // The receiver is a sink elsewhere: only the sending ends are ours.
+        std::vector<Connection> connections(count);
+        for (Connection& c : connections) {
+            c.sender = tcp_socket();
+            set_timeouts(c.sender.get(), timeout_seconds);
+            connect_to(c.sender.get(), addr, timeout_seconds);
+        }
+        return connections;
+    }
 
     UniqueFd listener;
     {

@@ -11,7 +11,7 @@ namespace copyscope {
 
 struct Connection {
     UniqueFd sender;
-    UniqueFd receiver;
+    UniqueFd receiver; // empty when the receiver is a sink outside the lab (nic)
 };
 
 // Opens `count` connections. Both ends are blocking with send/receive timeouts of

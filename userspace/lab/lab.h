@@ -3,11 +3,17 @@
 //   veth:     two anonymous namespaces, sender and receiver, joined by a veth pair
 //             (198.18.0.1/30 <-> 198.18.0.2/30), both loopbacks up.
 //   loopback: one anonymous namespace; sender and receiver use its lo (127.0.0.1).
+//   forward:  sender -> router -> receiver, three anonymous namespaces and two veth pairs
+//             (198.18.0.1/30 - 198.18.0.2/30 | 198.18.0.5/30 - 198.18.0.6/30); the router
+//             forwards, the ends route through it.
+//   nic:      no namespace of its own: the sender uses copyscope's own namespace and reaches
+//             a sink at the peer address through whatever device routes there.
 // Configured through netlink (libnl-route-3). Destroying the Lab drops the namespaces and,
-// with them, the veth pair.
+// with them, the veth pairs.
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lab/netns.h"
@@ -17,26 +23,39 @@ namespace copyscope {
 
 class Lab {
   public:
-    static std::unique_ptr<Lab> create(Transport transport);
+    // `peer` ("HOST:PORT") is the sink's address for the nic transport, unused otherwise.
+    static std::unique_ptr<Lab> create(Transport transport, const std::string& peer = "");
 
     Transport transport() const { return transport_; }
     const NetNs& sender_ns() const { return *sender_; }
     const NetNs& receiver_ns() const { return receiver_ ? *receiver_ : *sender_; }
+    const NetNs* router_ns() const { return router_.get(); }
+    // False for nic: the receiver is a sink outside the lab, not ours to run.
+    bool has_local_receiver() const { return transport_ != Transport::nic; }
     const std::string& receiver_address() const { return receiver_address_; }
+    uint16_t receiver_port() const { return receiver_port_; } // 0: any (we listen)
     // Interface names inside the lab (veth: the sender's and the receiver's end).
     const std::string& sender_ifname() const { return sender_ifname_; }
     const std::string& receiver_ifname() const { return receiver_ifname_; }
     // Distinct namespace inode numbers of the lab, for filtering kernel events.
     std::vector<uint64_t> namespace_inodes() const;
+    // The same with the role each plays: "sender", "router", "receiver" (one namespace
+    // playing both ends is listed once, as "sender").
+    std::vector<std::pair<std::string, uint64_t>> namespace_roles() const;
 
   private:
     Lab() = default;
     Transport transport_ = Transport::veth;
     std::unique_ptr<NetNs> sender_;
-    std::unique_ptr<NetNs> receiver_; // null for loopback: one namespace
+    std::unique_ptr<NetNs> router_;   // forward only
+    std::unique_ptr<NetNs> receiver_; // null when the sender's namespace is the only one
     std::string receiver_address_;
+    uint16_t receiver_port_ = 0;
     std::string sender_ifname_;
     std::string receiver_ifname_;
 };
+
+// Splits "HOST:PORT" (IPv4 dotted quad); throws UsageError naming the bad text.
+std::pair<std::string, uint16_t> parse_peer(const std::string& text);
 
 } // namespace copyscope

@@ -18,6 +18,8 @@ std::string_view to_string(Transport t) {
     switch (t) {
     case Transport::veth: return "veth";
     case Transport::loopback: return "loopback";
+    case Transport::forward: return "forward";
+    case Transport::nic: return "nic";
     }
     return "?";
 }
@@ -39,7 +41,7 @@ std::optional<Strategy> strategy_from_string(std::string_view name) {
 }
 
 std::optional<Transport> transport_from_string(std::string_view name) {
-    for (Transport t : {Transport::veth, Transport::loopback})
+    for (Transport t : {Transport::veth, Transport::loopback, Transport::forward, Transport::nic})
         if (to_string(t) == name) return t;
     return std::nullopt;
 }

@@ -12,7 +12,11 @@
 namespace copyscope {
 
 enum class Strategy { two_copy, per_field, one_copy, zero_copy };
-enum class Transport { veth, loopback };
+// veth: sender and receiver namespaces joined by a veth pair. loopback: one namespace, lo.
+// forward: sender -> router -> receiver namespaces, two veth pairs, the router forwards.
+// nic: the sender in copyscope's own namespace, sending to a `copyscope sink` elsewhere
+// (another host, or the host side of a virtual machine) through a real network device.
+enum class Transport { veth, loopback, forward, nic };
 enum class Role { sender, receiver };
 // stream: the sender sends as fast as it can. rr: request/response, the sender waits for a
 // small answer after every message and times the round trip (netperf TCP_RR style).
@@ -37,6 +41,7 @@ struct CellSpec {
     uint64_t bytes = 0;          // > 0: the cell sends at least this many bytes, whole messages
     bool verify_payload = false;
     Pattern pattern = Pattern::stream;
+    std::string peer; // nic: the sink's address, "HOST:PORT"
     // Repetitions: an uncounted warm-up, then repetitions until the 95% confidence interval
     // of throughput is within `precision` of the mean, or max_repetitions.
     double warmup_seconds = 0;
@@ -56,7 +61,7 @@ struct AppCounts {
     uint64_t send_calls = 0;       // send()/sendmsg() calls that moved bytes
     uint64_t user_copy_bytes = 0;  // two-copy staging memcpy
     uint64_t payload_errors = 0;   // bytes that differed from the pattern (verify_payload)
-    uint64_t response_bytes = 0;   // rr: answers the receiver sent back to the sender
+    uint64_t response_bytes = 0;   // bytes the receiver sent back: rr answers, a sink's tally
 };
 
 // Throughput over the counted repetitions (Gbit/s per repetition).

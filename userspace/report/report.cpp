@@ -84,6 +84,7 @@ nlohmann::json to_json(const CellResult& cell) {
     nlohmann::json j;
     j["strategy"] = to_string(s.strategy);
     j["transport"] = to_string(s.transport);
+    if (s.transport == Transport::nic) j["peer"] = s.peer;
     j["message_size"] = s.message_size;
     j["threads"] = s.threads;
     if (s.duration_seconds > 0) j["duration_requested_seconds"] = s.duration_seconds;

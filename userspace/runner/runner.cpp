@@ -13,6 +13,7 @@
 #include "common/errors.h"
 #include "lab/connections.h"
 #include "lab/lab.h"
+#include "runner/sink.h"
 #include "stats/stats.h"
 #include "strategies/sender.h"
 
@@ -60,9 +61,22 @@ bool recv_exact(int fd, std::byte* buf, size_t len) {
     return true;
 }
 
-void sender_loop(const CellSpec& spec, double seconds, unsigned index, int fd, std::latch& start,
-                 const RunnerOptions& options, const std::vector<CellObserver*>& observers,
-                 ConnectionOutcome& out) {
+// The nic transport's receiver is a sink elsewhere: after EOF it answers with a tally of
+// what it received, which stands in for our own receiver's count.
+void read_sink_tally(int fd, ConnectionOutcome& out) {
+    unsigned char raw[kSinkTallySize];
+    if (!recv_exact(fd, reinterpret_cast<std::byte*>(raw), sizeof raw))
+        throw RunError("the sink closed without its tally (is the peer a `copyscope sink`?)");
+    SinkTally tally = decode_tally(raw);
+    out.received = tally.bytes;
+    out.payload_errors = tally.pattern_errors;
+    out.responses += kSinkTallySize;
+    out.receiver_done = Clock::now();
+}
+
+void sender_loop(const CellSpec& spec, double seconds, unsigned index, int fd, bool remote_sink,
+                 std::latch& start, const RunnerOptions& options,
+                 const std::vector<CellObserver*>& observers, ConnectionOutcome& out) {
     for (CellObserver* o : observers) o->thread_begin(Role::sender);
     std::unique_ptr<MessageSender> sender;
     try {
@@ -99,6 +113,7 @@ void sender_loop(const CellSpec& spec, double seconds, unsigned index, int fd, s
         }
         sender->finish();
         ::shutdown(fd, SHUT_WR); // end of stream: the receiver sees EOF
+        if (remote_sink) read_sink_tally(fd, out);
     } catch (const std::exception& e) {
         if (out.error.empty()) out.error = std::string("sender: ") + e.what();
         ::shutdown(fd, SHUT_RDWR); // wake the receiver
@@ -169,22 +184,24 @@ Repetition run_repetition(const CellSpec& spec, double seconds, const Lab& lab,
                           const std::vector<CellObserver*>& observers,
                           const RunnerOptions& options) {
     auto connections = open_connections(lab, spec.threads, options.socket_timeout_seconds);
-    if (spec.pattern == Pattern::rr) {
+    if (spec.pattern == Pattern::rr && lab.has_local_receiver()) {
         // A round trip is one message and one answer: never hold either back (Nagle).
         for (Connection& c : connections) {
             set_nodelay(c.sender.get());
             set_nodelay(c.receiver.get());
         }
     }
+    const bool remote = !lab.has_local_receiver();
     std::vector<ConnectionOutcome> outcomes(spec.threads);
-    std::latch start(2 * std::ptrdiff_t(spec.threads) + 1);
+    std::latch start((remote ? 1 : 2) * std::ptrdiff_t(spec.threads) + 1);
     std::vector<std::jthread> threads;
     threads.reserve(2 * spec.threads);
     for (unsigned i = 0; i < spec.threads; ++i) {
-        threads.emplace_back(receiver_loop, std::cref(spec), connections[i].receiver.get(),
-                             std::ref(start), std::cref(observers), std::ref(outcomes[i]));
+        if (!remote)
+            threads.emplace_back(receiver_loop, std::cref(spec), connections[i].receiver.get(),
+                                 std::ref(start), std::cref(observers), std::ref(outcomes[i]));
         threads.emplace_back(sender_loop, std::cref(spec), seconds, i, connections[i].sender.get(),
-                             std::ref(start), std::cref(options), std::cref(observers),
+                             remote, std::ref(start), std::cref(options), std::cref(observers),
                              std::ref(outcomes[i]));
     }
     start.arrive_and_wait();
@@ -265,7 +282,7 @@ std::vector<Check> runner_checks(const CellResult& r) {
         checks.push_back({"payload_verified", r.app.payload_errors == 0 && r.app.bytes_received > 0,
                           std::to_string(r.app.payload_errors) + " wrong bytes in " +
                               std::to_string(r.app.bytes_received) + " received"});
-    if (r.spec.pattern == Pattern::rr) {
+    if (r.spec.pattern == Pattern::rr && r.spec.transport != Transport::nic) {
         uint64_t expected = r.app.messages_sent * kResponseSize;
         checks.push_back({"every_request_answered", r.app.response_bytes == expected,
                           std::to_string(r.app.response_bytes / kResponseSize) + " answers to " +
@@ -285,7 +302,7 @@ CellResult run_cell(const CellSpec& spec, const std::vector<CellObserver*>& obse
                     const RunnerOptions& options) {
     CellResult result;
     result.spec = spec;
-    auto lab = Lab::create(spec.transport);
+    auto lab = Lab::create(spec.transport, spec.peer);
 
     // The warm-up fills caches, grows socket buffers and faults pages in; nobody watches it.
     if (spec.warmup_seconds > 0) {
