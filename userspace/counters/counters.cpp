@@ -317,9 +317,15 @@ nlohmann::json counters_json(const CounterSnapshot& snap, uint64_t bytes, double
             if (role->threads == 0) {
                 t[name] = {{"unsupported",
                             std::string("no ") + name + " thread reported to the counters"}};
-                for (const EventDef* e : snap.events)
-                    both[std::string(e->name)].add_unsupported(std::string("no ") + name +
-                                                               " thread counted");
+                // A cell whose receiver is a sink on another host (nic) has no receiver
+                // thread here: the derived figures are then this host's, the sender's.
+                if (is_sender)
+                    for (const EventDef* e : snap.events)
+                        both[std::string(e->name)].add_unsupported(std::string("no ") + name +
+                                                                   " thread counted");
+                else
+                    notes.push_back("no receiver thread on this host (the receiver is a sink "
+                                    "elsewhere): per-thread figures are the sender's alone");
                 continue;
             }
             t[name] = {
