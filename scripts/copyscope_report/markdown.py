@@ -232,6 +232,15 @@ def render(reports, cells, plot_results, notes=()):
                                         ("p50_us", "p90_us", "p99_us", "p999_us", "max_us")]) + " |")
         L.append("")
 
+    notes = list(notes)
+    seen = {}
+    for c in cells:
+        seen.setdefault((c.strategy, c.transport, c.pattern, c.size, c.threads), []).append(c)
+    dups = [k for k, v in seen.items() if len(v) > 1]
+    if dups:
+        notes.append("Measured in more than one report (each drawn; the crossovers use the last "
+                     "report given): " + ", ".join(f"{s} {t} {p} {format_size(z)} ×{n}"
+                                                   for s, t, p, z, n in dups) + ".")
     if notes:
         L.append("## Notes")
         L.append("")

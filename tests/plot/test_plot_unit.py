@@ -336,6 +336,17 @@ class OutputTest(unittest.TestCase):
         self.assertIn("## Round-trip latency", md)
         self.assertIn("| veth | rr | 1 |", md)
 
+    def test_same_cell_in_two_reports(self):
+        a = model.parse_report(make_report([make_cell("two-copy", 64, mean=1.0),
+                                            make_cell("one-copy", 64, mean=2.0)]), "a.json", 0)
+        b = model.parse_report(make_report([make_cell("one-copy", 64, mean=0.5)]), "b.json", 1)
+        cells = a.cells + b.cells
+        md = render([a, b], cells, draw_all(cells, self.dir))
+        self.assertIn("## Source 2: `b.json`", md)
+        self.assertIn("Measured in more than one report", md)
+        self.assertIn("one-copy veth stream 64 B ×1", md)
+        self.assertIn("| veth | stream | 1 | never in the measured range (64 B) |", md)
+
     def test_cli_errors(self):
         bad = os.path.join(self.dir, "bad.json")
         with open(bad, "w") as f:
