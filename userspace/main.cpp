@@ -12,6 +12,7 @@
 #include "cli/progress.h"
 #include "common/capabilities.h"
 #include "common/errors.h"
+#include "compare/compare.h"
 #include "counters/counters.h"
 #include "tracer/tracer.h"
 #include "report/csv.h"
@@ -147,6 +148,10 @@ int main(int argc, char** argv) {
         Command command = parse_command_line(args);
         if (auto* exit = std::get_if<ExitNow>(&command)) return exit->status;
         if (auto* d = std::get_if<DoctorCommand>(&command)) return doctor(*d);
+        if (auto* c = std::get_if<CompareCommand>(&command))
+            return run_compare(
+                CompareOptions{c->baseline, c->candidate, c->threshold_percent, c->json},
+                std::cout, std::cerr);
         if (auto* k = std::get_if<SinkCommand>(&command)) {
             install_signal_handlers();
             return run_sink(SinkOptions{k->listen, k->connections, k->idle_timeout_seconds,

@@ -164,8 +164,33 @@ TEST(Cli, DurationAndBytes) {
 
 TEST(Cli, UnknownOptionOrCommand) {
     expect_usage_error({"run", "--frobnicate"}, {"frobnicate", "copyscope run --help"});
-    expect_usage_error({"explode"}, {"explode"});
+    expect_usage_error({"explode"}, {"'explode'", "run, doctor, sink, compare"});
     expect_usage_error({}, {"subcommand"});
+}
+
+TEST(Cli, CompareAndSink) {
+    auto cmd = parse({"compare", "a.json", "b.json", "--threshold", "10", "--json"});
+    ASSERT_TRUE(std::holds_alternative<CompareCommand>(cmd));
+    EXPECT_EQ(std::get<CompareCommand>(cmd).baseline, "a.json");
+    EXPECT_EQ(std::get<CompareCommand>(cmd).candidate, "b.json");
+    EXPECT_EQ(std::get<CompareCommand>(cmd).threshold_percent, 10.0);
+    expect_usage_error({"compare", "a.json"}, {"candidate"});
+    auto sink = parse({"sink", "--listen", "127.0.0.1:6000", "--connections", "3"});
+    ASSERT_TRUE(std::holds_alternative<SinkCommand>(sink));
+    EXPECT_EQ(std::get<SinkCommand>(sink).connections, 3u);
+    expect_usage_error({"sink", "--listen", "localhost"}, {"'localhost'", "port"});
+}
+
+TEST(Cli, NicNeedsAPeerAndOnlyNicTakesOne) {
+    expect_usage_error({"run", "--transport", "nic"}, {"--peer"});
+    expect_usage_error({"run", "--peer", "10.0.2.2:5201"}, {"'10.0.2.2:5201'", "nic"});
+    expect_usage_error({"run", "--transport", "nic", "--peer", "10.0.2.2"}, {"'10.0.2.2'", "port"});
+    expect_usage_error({"run", "--transport", "nic", "--peer", "10.0.2.2:0"}, {"1 to 65535"});
+    expect_usage_error({"run", "--transport", "nic", "--peer", "10.0.2.2:5201", "--pattern", "rr"},
+                       {"rr", "nic"});
+    RunCommand cmd = parse_run({"--transport", "nic,forward", "--peer", "10.0.2.2:5201"});
+    EXPECT_EQ(cmd.plan.front().transport, Transport::nic);
+    EXPECT_EQ(cmd.plan.front().peer, "10.0.2.2:5201");
 }
 
 TEST(Cli, DoctorJson) {

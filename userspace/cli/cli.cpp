@@ -238,6 +238,17 @@ Command parse_command_line(const std::vector<std::string>& args) {
         ->capture_default_str();
     sink->add_flag("--quiet,-q", sink_cmd.quiet, "Print nothing but errors");
 
+    CLI::App* compare = app.add_subcommand(
+        "compare", "Put two reports side by side: throughput, ledger, counters, hooks, verdicts; "
+                   "exit 1 when a metric regressed beyond the threshold");
+    CompareCommand cmp;
+    compare->add_option("baseline", cmp.baseline, "The report to compare against (A)")->required();
+    compare->add_option("candidate", cmp.candidate, "The report to judge (B)")->required();
+    compare->add_option("--threshold", cmp.threshold_percent,
+                        "Percent change beyond which a metric counts as regressed")
+        ->capture_default_str();
+    compare->add_flag("--json", cmp.json, "Print JSON instead of a table");
+
     // CLI11 would call an unknown command a missing one; name it instead.
     auto known = [&](const std::string& name) {
         try {
@@ -264,6 +275,7 @@ Command parse_command_line(const std::vector<std::string>& args) {
     }
 
     if (doctor->parsed()) return doc;
+    if (compare->parsed()) return cmp;
     if (sink->parsed()) {
         parse_peer(sink_cmd.listen); // throws UsageError naming the bad text
         if (!(sink_cmd.idle_timeout_seconds > 0) || sink_cmd.idle_timeout_seconds > 86400)

@@ -61,7 +61,13 @@ struct ExitNow {
     int status = 0;
 };
 
-using Command = std::variant<RunCommand, DoctorCommand, SinkCommand, ExitNow>;
+struct CompareCommand {
+    std::string baseline, candidate;
+    double threshold_percent = 5.0;
+    bool json = false;
+};
+
+using Command = std::variant<RunCommand, DoctorCommand, SinkCommand, CompareCommand, ExitNow>;
 
 // Parses argv (argv[0] is the program name). Help and version print to stdout and give
 // ExitNow{0}. Throws UsageError for anything invalid.
