@@ -325,7 +325,9 @@ for spec in "${kernel_list[@]}"; do
   wait "$qemu_pid" 2>/dev/null || true
   qemu_pid=""
   t1=$(date +%s.%N)
-  tr -d '\r' <"$console" >"$console.tmp" && mv "$console.tmp" "$console"
+  # Plain text: no carriage returns, no terminal escapes (SeaBIOS, copyscope's progress line).
+  tr -d '\r' <"$console" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' >"$console.tmp" &&
+    mv "$console.tmp" "$console"
 
   fail_loudly() {
     echo "==================== guest console ($release): $console" >&2

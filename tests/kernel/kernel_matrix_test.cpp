@@ -90,6 +90,17 @@ TEST(KernelMatrix, Debian61BootsAndItsLedgerHolds) {
                          ("copyscope-kernel-matrix-" + std::to_string(getpid()));
     fs::remove_all(out);
     fs::create_directories(out);
+    // The report, the meta file and the guest's console stay for a failed test.
+    struct KeepOnFailure {
+        fs::path dir;
+        ~KeepOnFailure() {
+            if (::testing::Test::HasFailure())
+                std::fprintf(stderr, "kernel matrix: report and guest console kept in %s\n",
+                             dir.c_str());
+            else
+                fs::remove_all(dir);
+        }
+    } keep{out};
 
     ScriptRun run = run_matrix(out);
     if (run.status == 3) {
@@ -193,9 +204,4 @@ TEST(KernelMatrix, Debian61BootsAndItsLedgerHolds) {
             << led.value("verdict", "");
     }
     EXPECT_TRUE(saw_zero_copy);
-
-    if (!HasFailure())
-        fs::remove_all(out);
-    else
-        ADD_FAILURE() << "report and guest console kept in " << out;
 }
