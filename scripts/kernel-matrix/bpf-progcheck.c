@@ -16,8 +16,7 @@
 #include <string.h>
 
 static int quiet_print(enum libbpf_print_level level, const char* fmt, va_list args) {
-    if (level == LIBBPF_DEBUG)
-        return 0;
+    if (level == LIBBPF_DEBUG) return 0;
     return vfprintf(stdout, fmt, args);
 }
 
@@ -33,8 +32,7 @@ static int check_one(const char* path, const char* name, const char* retarget, c
     bpf_object__for_each_program(prog, obj) {
         int me = strcmp(bpf_program__name(prog), name) == 0;
         bpf_program__set_autoload(prog, me);
-        if (me)
-            target = prog;
+        if (me) target = prog;
     }
     if (!target) {
         printf("%s: no such program in %s\n", name, path);
@@ -51,9 +49,10 @@ static int check_one(const char* path, const char* name, const char* retarget, c
     bpf_program__set_log_level(target, 1);
     int err = bpf_object__load(obj);
     if (err)
-        printf("PROGCHECK %s (%s%s%s): FAILED %d (%s)\n--- verifier log ---\n%s\n--- end of log ---\n",
-               name, bpf_program__section_name(target), retarget ? " -> " : "",
-               retarget ? retarget : "", err, strerror(-err), log);
+        printf(
+            "PROGCHECK %s (%s%s%s): FAILED %d (%s)\n--- verifier log ---\n%s\n--- end of log ---\n",
+            name, bpf_program__section_name(target), retarget ? " -> " : "",
+            retarget ? retarget : "", err, strerror(-err), log);
     else
         printf("PROGCHECK %s (%s%s%s): ok\n", name, bpf_program__section_name(target),
                retarget ? " -> " : "", retarget ? retarget : "");
@@ -69,14 +68,12 @@ int main(int argc, char** argv) {
     libbpf_set_print(quiet_print);
     size_t log_size = 16 << 20;
     char* log = malloc(log_size);
-    if (!log)
-        return 1;
+    if (!log) return 1;
     int failed = 0;
     if (argc > 2) {
         for (int i = 2; i < argc; i++) {
             char* eq = strchr(argv[i], '=');
-            if (eq)
-                *eq = 0;
+            if (eq) *eq = 0;
             failed |= check_one(argv[1], argv[i], eq ? eq + 1 : NULL, log, log_size);
         }
     } else {

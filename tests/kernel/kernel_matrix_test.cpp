@@ -29,7 +29,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr int kScriptBoundSeconds = 840; // under the CTest TIMEOUT of 900
+constexpr int kScriptBoundSeconds = 840;                   // under the CTest TIMEOUT of 900
 constexpr const char* kKernel = "linux-image-cloud-amd64"; // bookworm's 6.1 cloud kernel
 // Few cells, few bytes: every strategy, one small and one zerocopy-sized message.
 constexpr const char* kRunArgs = "--strategy all --size 4K,64K --threads 1 --bytes 8M";
@@ -71,8 +71,8 @@ ScriptRun run_matrix(const fs::path& out) {
     const std::string cmd =
         "timeout --kill-after=15 " + std::to_string(kScriptBoundSeconds) + " bash " +
         quote(std::string(COPYSCOPE_SOURCE_DIR) + "/scripts/kernel-matrix.sh") + " --kernels " +
-        kKernel + " --out " + quote(out.string()) + " --run-args " + quote(kRunArgs) +
-        binary + " --timeout 600 --no-summary </dev/null >" + quote(log.string()) + " 2>&1";
+        kKernel + " --out " + quote(out.string()) + " --run-args " + quote(kRunArgs) + binary +
+        " --timeout 600 --no-summary </dev/null >" + quote(log.string()) + " 2>&1";
     ScriptRun r;
     int raw = std::system(cmd.c_str());
     r.status = (raw != -1 && WIFEXITED(raw)) ? WEXITSTATUS(raw) : -1;
@@ -80,14 +80,16 @@ ScriptRun run_matrix(const fs::path& out) {
     return r;
 }
 
-bool is_number(const json& v) { return v.is_number(); }
+bool is_number(const json& v) {
+    return v.is_number();
+}
 
 } // namespace
 
 TEST(KernelMatrix, Debian61BootsAndItsLedgerHolds) {
     COPYSCOPE_REQUIRE_ROOT();
-    const fs::path out = fs::temp_directory_path() /
-                         ("copyscope-kernel-matrix-" + std::to_string(getpid()));
+    const fs::path out =
+        fs::temp_directory_path() / ("copyscope-kernel-matrix-" + std::to_string(getpid()));
     fs::remove_all(out);
     fs::create_directories(out);
     // The report, the meta file and the guest's console stay for a failed test.
@@ -106,8 +108,7 @@ TEST(KernelMatrix, Debian61BootsAndItsLedgerHolds) {
     if (run.status == 3) {
         // The script's "unavailable:" line says what could not be had.
         std::string why = run.output;
-        if (auto at = why.rfind("unavailable: "); at != std::string::npos)
-            why = why.substr(at);
+        if (auto at = why.rfind("unavailable: "); at != std::string::npos) why = why.substr(at);
         GTEST_SKIP() << "kernel matrix: qemu or the 6.1 kernel package cannot be had here: "
                      << tail(why, 400);
     }
@@ -154,7 +155,8 @@ TEST(KernelMatrix, Debian61BootsAndItsLedgerHolds) {
         EXPECT_TRUE(led.value("checks_not_evaluated", json::array()).empty())
             << led["checks_not_evaluated"].dump();
         ASSERT_TRUE(led.contains("tracer") && led["tracer"].value("available", false))
-            << "tracer unavailable in the 6.1 guest: " << led.value("copies_per_byte", json()).dump();
+            << "tracer unavailable in the 6.1 guest: "
+            << led.value("copies_per_byte", json()).dump();
 
         // Preferred hook forms on a stock kernel.
         const json& hooks = led["hooks"];
@@ -185,8 +187,7 @@ TEST(KernelMatrix, Debian61BootsAndItsLedgerHolds) {
         EXPECT_NEAR(led["copies_per_byte"].get<double>(),
                     led["copies_per_byte_expected"].get<double>(), 0.01);
 
-        if (cell.value("strategy", "") != "zero-copy")
-            continue;
+        if (cell.value("strategy", "") != "zero-copy") continue;
         saw_zero_copy = true;
         // Deferred copies match COPIED completions: over veth every send completes COPIED
         // and every pinned byte is copied at local delivery (skb_copy_ubufs).
@@ -195,7 +196,8 @@ TEST(KernelMatrix, Debian61BootsAndItsLedgerHolds) {
         EXPECT_GT(zc.value("completions", 0), 0);
         EXPECT_EQ(zc.value("completions", -1), zc.value("sends", -2));
         EXPECT_EQ(zc.value("completions_copied", -1), zc.value("completions", -2));
-        ASSERT_TRUE(is_number(led["deferred_copy_bytes"]) && is_number(led["zerocopy_pinned_bytes"]));
+        ASSERT_TRUE(is_number(led["deferred_copy_bytes"]) &&
+                    is_number(led["zerocopy_pinned_bytes"]));
         const double deferred = led["deferred_copy_bytes"].get<double>();
         const double pinned = led["zerocopy_pinned_bytes"].get<double>();
         EXPECT_GT(pinned, 0);
