@@ -148,7 +148,7 @@ static __always_inline struct frag_sum skb_frags(const struct sk_buff *skb)
 		len_off = bpf_core_field_offset(struct bio_vec___cs, bv_len);
 		off_off = bpf_core_field_offset(struct bio_vec___cs, bv_offset);
 	}
-	__u32 size = nr * stride;
+	__u64 size = (__u64)nr * stride; /* 64-bit: the clamp below bounds the register the call uses */
 	if (size > CS_FRAG_SCRATCH)
 		size = CS_FRAG_SCRATCH;
 	const char *frags = (const char *)sh + bpf_core_field_offset(struct skb_shared_info, frags);
@@ -360,7 +360,16 @@ int BPF_PROG(cs_zc_complete, struct sk_buff *skb, struct ubuf_info *uarg, bool s
 		return 0;
 	struct sk_buff *notify = (struct sk_buff *)((char *)uarg -
 						    bpf_core_field_offset(struct sk_buff, cb));
-	struct cs_counters *c = counters_for_tcp_sock(BPF_CORE_READ(notify, sk));
+	/* notify->sk comes from a probed read: a plain scalar to the verifier, so the socket's
+	 * fields are probed too (a direct read is rejected: "invalid mem access 'scalar'"). */
+	struct sock *sk = BPF_CORE_READ(notify, sk);
+	if (!sk)
+		return 0;
+	__u32 inum = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	__u32 *slot = bpf_map_lookup_elem(&cs_ns_filter, &inum);
+	if (!slot || BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	struct cs_counters *c = bpf_map_lookup_elem(&cs_counters, slot);
 	if (!c)
 		return 0;
 	struct ubuf_info_msgzc *zc = (struct ubuf_info_msgzc *)uarg; /* ubuf is its first member */
