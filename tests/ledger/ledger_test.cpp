@@ -300,3 +300,133 @@ TEST(Ledger, ZeroBytesSentHasNoCopiesPerByte) {
 
 } // namespace
 } // namespace copyscope
+
+namespace copyscope {
+namespace {
+
+// rr over veth: the answers go back the other way, each direction in its own namespace.
+LedgerInput rr_veth_cell(Strategy s, uint64_t bytes, uint64_t answers) {
+    LedgerInput in = veth_cell(s, bytes);
+    in.app.response_bytes = answers;
+    in.tracer->receiver.send_copy_bytes = answers;
+    in.tracer->receiver.send_bytes = answers;
+    in.tracer->sender.recv_bytes = answers;
+    return in;
+}
+
+TEST(LedgerRr, AnswersAreAccountedApartOnVeth) {
+    for (Strategy s : all_strategies) {
+        auto r = compute_ledger(rr_veth_cell(s, MiB, MiB)); // 64 B messages: answers == bytes
+        const double expected = s == Strategy::two_copy ? 3.0 : 2.0;
+        EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), expected);
+        for (const auto& c : r.checks)
+            EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
+        ASSERT_NE(find_check(r, "ledger: answer copies"), nullptr);
+        EXPECT_EQ(r.ledger["receive_copy_bytes"], MiB);
+        EXPECT_EQ(r.ledger["responses"]["bytes"], MiB);
+        EXPECT_EQ(r.ledger["responses"]["send_copy_bytes"], MiB);
+        EXPECT_EQ(r.ledger["responses"]["receive_copy_bytes"], MiB);
+        EXPECT_EQ(r.ledger["by_namespace"]["sender"]["receive_copy_bytes"], 0);
+        EXPECT_EQ(r.ledger["by_namespace"]["sender"]["response_receive_copy_bytes"], MiB);
+        EXPECT_EQ(r.ledger["by_namespace"]["receiver"]["kernel_send_copy_bytes"], 0);
+        EXPECT_EQ(r.ledger["by_namespace"]["receiver"]["response_send_copy_bytes"], MiB);
+    }
+}
+
+TEST(LedgerRr, AMissingAnswerCopyFailsExactly) {
+    auto in = rr_veth_cell(Strategy::one_copy, MiB, 16384);
+    in.tracer->receiver.send_copy_bytes -= 1;
+    auto r = compute_ledger(in);
+    const Check* c = find_check(r, "ledger: answer copies");
+    ASSERT_NE(c, nullptr);
+    EXPECT_FALSE(c->passed);
+    EXPECT_EQ(c->detail, "received in sender 16384 B, sent in receiver 16383 B; answers 16384 B");
+    // The request direction is untouched by it.
+    EXPECT_TRUE(find_check(r, "ledger: send copy")->passed);
+    EXPECT_TRUE(find_check(r, "ledger: receive copy")->passed);
+}
+
+TEST(LedgerRr, StreamCellsHaveNoResponses) {
+    auto r = compute_ledger(veth_cell(Strategy::one_copy, MiB));
+    EXPECT_TRUE(r.ledger["responses"].is_null());
+    EXPECT_EQ(find_check(r, "ledger: answer copies"), nullptr);
+}
+
+TEST(LedgerRr, LoopbackSubtractsTheAnswers) {
+    auto in = rr_veth_cell(Strategy::zero_copy, 4 * MiB, 64 * 1024);
+    TracerView& tv = *in.tracer;
+    tv.receiver_ns = tv.sender_ns;
+    tv.sender.send_copy_bytes += tv.receiver.send_copy_bytes;
+    tv.sender.recv_bytes += tv.receiver.recv_bytes;
+    tv.sender.rx_zc_bytes = tv.receiver.rx_zc_bytes;
+    tv.receiver = KernelCounts{};
+    in.transport = Transport::loopback;
+    auto r = compute_ledger(in);
+    EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), 2.0);
+    EXPECT_EQ(r.ledger["kernel_send_copy_bytes"], 0);
+    EXPECT_EQ(r.ledger["receive_copy_bytes"], 4 * MiB);
+    for (const auto& c : r.checks)
+        EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
+    EXPECT_EQ(find_check(r, "ledger: answer copies"), nullptr); // not separable: said why
+    bool skipped = false;
+    for (const auto& s : r.ledger["checks_not_evaluated"])
+        skipped |= s["check"] == "ledger: answer copies == answer bytes" &&
+                   s["reason"] == "one namespace carries both directions";
+    EXPECT_TRUE(skipped) << r.ledger["checks_not_evaluated"].dump();
+    EXPECT_NE(find_check(r, "ledger: receive copy")->detail.find("answers 65536 B taken off"),
+              std::string::npos);
+    // Fewer copies than the answers need: the request direction comes out short and fails.
+    in.tracer->sender.recv_bytes = 4 * MiB;
+    EXPECT_FALSE(find_check(compute_ledger(in), "ledger: receive copy")->passed);
+}
+
+// forward: sender -> router -> receiver.
+LedgerInput forward_cell(Strategy s, uint64_t bytes) {
+    LedgerInput in = veth_cell(s, bytes);
+    in.transport = Transport::forward;
+    in.tracer->router_ns = 4026532003;
+    if (s == Strategy::zero_copy) {
+        // 6.17+: the router forwards the zerocopy skbs as they are.
+        in.tracer->router.rx_zc_bytes = bytes;
+        in.tracer->router.fwd_zc_bytes = bytes;
+    }
+    return in;
+}
+
+TEST(LedgerForward, CopyAtLocalDeliveryInTheReceiver) {
+    auto r = compute_ledger(forward_cell(Strategy::zero_copy, 64 * MiB));
+    EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), 2.0);
+    EXPECT_EQ(r.ledger["verdict"],
+              "MSG_ZEROCOPY not effective on forward: 100% of zerocopy bytes copied at local "
+              "delivery in the receiver's namespace");
+    EXPECT_EQ(r.ledger["by_namespace"]["router"]["deferred_copy_bytes"], 0);
+    EXPECT_EQ(r.ledger["by_namespace"]["receiver"]["deferred_copy_bytes"], 64 * MiB);
+    for (const auto& c : r.checks)
+        EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
+    for (Strategy s : {Strategy::two_copy, Strategy::one_copy}) {
+        auto rc = compute_ledger(forward_cell(s, MiB));
+        EXPECT_DOUBLE_EQ(rc.ledger["copies_per_byte"].get<double>(),
+                         s == Strategy::two_copy ? 3.0 : 2.0);
+        EXPECT_TRUE(rc.ledger.contains("verdict"));
+        EXPECT_TRUE(rc.ledger["by_namespace"].contains("router"));
+    }
+}
+
+TEST(LedgerForward, BeforeLinux617TheRouterCopies) {
+    // skb_copy_ubufs seen directly, in the router at the first receive.
+    auto in = forward_cell(Strategy::zero_copy, 8 * MiB);
+    for (auto& h : in.tracer->hooks)
+        if (h.hook == std::string(hook_deferred)) h.mechanism = "fexit";
+    in.tracer->router.deferred_bytes = 8 * MiB;
+    auto r = compute_ledger(in);
+    EXPECT_EQ(r.ledger["verdict"],
+              "MSG_ZEROCOPY not effective on forward: 100% of zerocopy bytes copied in the "
+              "router's namespace (at the first receive, before forwarding)");
+    EXPECT_EQ(r.ledger["deferred_copy_bytes"], 8 * MiB);
+    EXPECT_EQ(r.ledger["by_namespace"]["router"]["deferred_copy_bytes"], 8 * MiB);
+    for (const auto& c : r.checks)
+        EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
+}
+
+} // namespace
+} // namespace copyscope

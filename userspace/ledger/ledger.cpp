@@ -1,5 +1,6 @@
 #include "ledger/ledger.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -28,6 +29,10 @@ const char* transport_name(Transport t) {
         return "veth";
     case Transport::loopback:
         return "loopback";
+    case Transport::forward:
+        return "forward";
+    case Transport::nic:
+        return "nic";
     }
     return "?";
 }
@@ -115,12 +120,78 @@ std::string fmt(double v, int decimals = 3) {
     return buf;
 }
 
-// The namespace fields one side of the lab contributes.
+// What one namespace (or, for nic, one set of sockets) plays in the cell.
+enum class Part {
+    sender,     // sends the messages, receives the answers
+    router,     // forwards; no socket of ours
+    receiver,   // receives the messages, sends the answers
+    shared,     // loopback: both ends in one namespace
+    local_sink, // nic: a sink's sockets found in the sender's own namespace
+};
+
+// One side's counts, with its socket copies split by direction: requests are the
+// application's messages, answers are what the receiver sent back (rr answers, a sink's
+// tally). Answers are plain send()s: copied at send time, never pinned.
 struct Side {
     const char* name;
+    Part part;
     uint64_t inode;
     const KernelCounts* k;
+    uint64_t req_send_copy = 0, ans_send_copy = 0;
+    uint64_t req_recv = 0, ans_recv = 0;
+    Side(const char* n, Part p, uint64_t i, const KernelCounts* c)
+        : name(n), part(p), inode(i), k(c) {}
+    bool sends_requests() const { return part == Part::sender || part == Part::shared; }
 };
+
+// Splits a side's copies: a namespace that holds one end sees one direction each way; a
+// shared one holds both, so the answers (the runner's count) are taken off its totals.
+void split_directions(Side& s, uint64_t answers) {
+    const KernelCounts& k = *s.k;
+    switch (s.part) {
+    case Part::sender:
+        s.req_send_copy = k.send_copy_bytes;
+        s.ans_recv = k.recv_bytes;
+        break;
+    case Part::receiver:
+    case Part::local_sink:
+        s.ans_send_copy = k.send_copy_bytes + k.zc_pinned_bytes + k.zc_fallback_bytes;
+        s.req_recv = k.recv_bytes;
+        break;
+    case Part::shared:
+        s.ans_send_copy = std::min(k.send_copy_bytes, answers);
+        s.req_send_copy = k.send_copy_bytes - s.ans_send_copy;
+        s.ans_recv = std::min(k.recv_bytes, answers);
+        s.req_recv = k.recv_bytes - s.ans_recv;
+        break;
+    case Part::router:
+        // Sockets in the router would be neither end's: keep them visible as requests,
+        // where the exact checks will catch them.
+        s.req_send_copy = k.send_copy_bytes;
+        s.req_recv = k.recv_bytes;
+        break;
+    }
+}
+
+// Where a deferred copy in this side happened, for the verdict.
+std::string where_deferred(const Side& s, Transport t) {
+    switch (s.part) {
+    case Part::sender:
+        if (t == Transport::nic)
+            return "on this host, in copyscope's own namespace (a local route, a packet tap or "
+                   "a device without scatter-gather)";
+        return "in the sender's namespace";
+    case Part::router:
+        return "in the router's namespace (at the first receive, before forwarding)";
+    case Part::receiver:
+        return "at local delivery in the receiver's namespace";
+    case Part::shared:
+        return "at local delivery in the lab's one namespace";
+    case Part::local_sink:
+        return "at local delivery in copyscope's own namespace (the sink runs in this kernel)";
+    }
+    return "?";
+}
 
 } // namespace
 
@@ -131,10 +202,11 @@ uint64_t deferred_bytes(const KernelCounts& k, const std::string& mechanism) {
 }
 
 std::optional<double> expected_copies_per_byte(Strategy s, const AppCounts& app,
-                                               const std::optional<ZerocopyStats>& zc) {
+                                               const std::optional<ZerocopyStats>& zc,
+                                               bool with_receive) {
     if (app.bytes_sent == 0) return std::nullopt;
     const double user = static_cast<double>(app.user_copy_bytes) / app.bytes_sent;
-    const double receive = 1.0;
+    const double receive = with_receive ? 1.0 : 0.0;
     if (s != Strategy::zero_copy) return user + 1.0 + receive;
     // Every zerocopy send is copied once more iff its completion says COPIED (at send
     // time as a fallback, or later); sends are the unit of completions, and the runner
@@ -200,45 +272,135 @@ LedgerResult compute_ledger(const LedgerInput& in) {
     const std::string no_rtx = why_unsupported(in, h_rtx, hook_retransmits);
     const std::string def_mech = h_def ? h_def->mechanism : "";
 
-    // Sides of the lab: two namespaces over veth, one over loopback.
+    // Sides of the lab: sender and receiver namespaces (veth), with a router between them
+    // (forward), one shared namespace (loopback), or this host's own namespace (nic), whose
+    // sockets of a sink listening here, if any, are counted apart.
+    const uint64_t answers = app.response_bytes;
+    const bool nic = in.transport == Transport::nic;
+    // Is the receiver in this kernel? Always, except for nic: there the tracer tells, by
+    // receive copies on a sink's sockets here, by more receive copies than answers on ours,
+    // or by zerocopy skbs received in this namespace (looped back, never from a real NIC).
+    std::optional<bool> receiver_here;
+    std::string receiver_evidence;
+    if (!nic) {
+        receiver_here = true;
+    } else if (in.tracer) {
+        const TracerView& tv = *in.tracer;
+        const uint64_t sink_recv = tv.local_sink ? tv.local_sink->recv_bytes : 0;
+        const uint64_t extra_recv =
+            tv.sender.recv_bytes > answers ? tv.sender.recv_bytes - answers : 0;
+        receiver_here = sink_recv > 0 || extra_recv > 0 || tv.sender.rx_zc_bytes > 0;
+        if (*receiver_here)
+            receiver_evidence = "the peer is in this kernel: " + bytes_str(sink_recv + extra_recv) +
+                                " of message receive copies and " +
+                                bytes_str(tv.sender.rx_zc_bytes) +
+                                " of zerocopy skbs received in copyscope's own namespace";
+        else
+            receiver_evidence = "no receive copy beyond the " + bytes_str(answers) +
+                                " of answers and no zerocopy skb received in copyscope's own "
+                                "namespace: the peer is outside this kernel";
+    }
+    const bool far = nic && receiver_here == false;
+    const std::string far_reason =
+        "the receiver is outside this kernel (nic): its copies are not seen here";
+
     std::vector<Side> sides;
     KernelCounts total;
     if (in.tracer) {
         const TracerView& tv = *in.tracer;
-        if (tv.receiver_ns == tv.sender_ns) {
-            sides.push_back({"shared", tv.sender_ns, &tv.sender});
+        if (nic) {
+            // Without a split of the sink's sockets, a local sink shares our counters.
+            const bool shared = receiver_here == true && !tv.local_sink;
+            sides.emplace_back("sender", shared ? Part::shared : Part::sender, tv.sender_ns,
+                               &tv.sender);
+            if (tv.local_sink)
+                sides.emplace_back("local_sink", Part::local_sink, tv.sender_ns, &*tv.local_sink);
+        } else if (tv.receiver_ns == tv.sender_ns) {
+            sides.emplace_back("shared", Part::shared, tv.sender_ns, &tv.sender);
         } else {
-            sides.push_back({"sender", tv.sender_ns, &tv.sender});
-            sides.push_back({"receiver", tv.receiver_ns, &tv.receiver});
+            sides.emplace_back("sender", Part::sender, tv.sender_ns, &tv.sender);
+            if (tv.router_ns) sides.emplace_back("router", Part::router, tv.router_ns, &tv.router);
+            sides.emplace_back("receiver", Part::receiver, tv.receiver_ns, &tv.receiver);
         }
-        for (const auto& s : sides)
+        for (auto& s : sides) {
+            split_directions(s, answers);
             total += *s.k;
+        }
     }
-    const uint64_t deferred_total = deferred_bytes(total, def_mech);
+    // Summed per side: an inferred count is per namespace (received minus forwarded on).
+    uint64_t deferred_total = 0;
+    for (const auto& s : sides)
+        deferred_total += deferred_bytes(*s.k, def_mech);
+    uint64_t req_send_copy = 0, ans_send_copy = 0, req_recv = 0, ans_recv = 0;
+    uint64_t pinned = 0, fallback = 0;
+    for (const auto& s : sides) {
+        req_send_copy += s.req_send_copy;
+        ans_send_copy += s.ans_send_copy;
+        req_recv += s.req_recv;
+        ans_recv += s.ans_recv;
+        if (s.part != Part::receiver && s.part != Part::local_sink) {
+            pinned += s.k->zc_pinned_bytes;
+            fallback += s.k->zc_fallback_bytes;
+        }
+    }
+    const bool shared_ns = std::any_of(sides.begin(), sides.end(),
+                                       [](const Side& s) { return s.part == Part::shared; });
+    // The application's messages' receive copies: not seen when the receiver is elsewhere.
+    const std::string no_msg_recv = !no_recv.empty() ? no_recv : far ? far_reason : "";
 
     auto field = [](const std::string& why, uint64_t value) -> json {
         return why.empty() ? json(value) : unsupported(why);
     };
-    L["kernel_send_copy_bytes"] = field(no_send, total.send_copy_bytes);
-    L["zerocopy_pinned_bytes"] = field(no_send, total.zc_pinned_bytes);
+    // Top-level byte figures are about the application's messages (the request direction);
+    // answers coming back are under "responses".
+    L["kernel_send_copy_bytes"] = field(no_send, req_send_copy);
+    L["zerocopy_pinned_bytes"] = field(no_send, pinned);
     L["pinned_pages"] = field(no_pages, total.xmit_zc_pages);
-    L["zerocopy_fallback_bytes"] = field(no_send, total.zc_fallback_bytes);
+    L["zerocopy_fallback_bytes"] = field(no_send, fallback);
     L["deferred_copy_bytes"] = field(no_def, deferred_total);
-    L["receive_copy_bytes"] = field(no_recv, total.recv_bytes);
+    L["receive_copy_bytes"] = field(no_msg_recv, req_recv);
     L["retransmit_bytes"] = field(no_rtx, total.retrans_bytes);
+    L["receiver_in_this_kernel"] = receiver_here ? json(*receiver_here) : json(nullptr);
+    if (nic) L["receiver_evidence"] = in.tracer ? json(receiver_evidence) : unsupported(no_recv);
+
+    if (answers > 0) {
+        json r = {{"bytes", answers},
+                  {"send_copy_bytes", far ? unsupported("sent by the peer outside this kernel")
+                                          : field(no_send, ans_send_copy)},
+                  {"receive_copy_bytes", field(no_recv, ans_recv)},
+                  {"measured", shared_ns ? "subtracted: one namespace carries both directions, "
+                                           "so the answers are taken off its totals"
+                                         : "apart: each direction's copies in its own "
+                                           "namespace or sockets"},
+                  {"note", "bytes the receiver sent back (rr answers, a sink's tally); kept "
+                           "out of every top-level figure and of copies_per_byte"}};
+        L["responses"] = r;
+    } else {
+        L["responses"] = nullptr;
+    }
 
     json by_ns = json::object();
     for (const auto& s : sides) {
         const KernelCounts& k = *s.k;
-        by_ns[s.name] = {{"inode", s.inode},
-                         {"kernel_send_copy_bytes", field(no_send, k.send_copy_bytes)},
-                         {"zerocopy_pinned_bytes", field(no_send, k.zc_pinned_bytes)},
-                         {"pinned_pages", field(no_pages, k.xmit_zc_pages)},
-                         {"zerocopy_fallback_bytes", field(no_send, k.zc_fallback_bytes)},
-                         {"deferred_copy_bytes", field(no_def, deferred_bytes(k, def_mech))},
-                         {"receive_copy_bytes", field(no_recv, k.recv_bytes)},
-                         {"retransmit_bytes", field(no_rtx, k.retrans_bytes)},
-                         {"raw", raw_counts(k)}};
+        json n = {
+            {"inode", s.inode},
+            {"kernel_send_copy_bytes", field(no_send, s.req_send_copy)},
+            {"zerocopy_pinned_bytes", field(no_send, s.sends_requests() ? k.zc_pinned_bytes : 0)},
+            {"pinned_pages", field(no_pages, k.xmit_zc_pages)},
+            {"zerocopy_fallback_bytes",
+             field(no_send, s.sends_requests() ? k.zc_fallback_bytes : 0)},
+            {"deferred_copy_bytes", field(no_def, deferred_bytes(k, def_mech))},
+            {"receive_copy_bytes", field(no_recv, s.req_recv)},
+            {"retransmit_bytes", field(no_rtx, k.retrans_bytes)},
+            {"raw", raw_counts(k)}};
+        if (answers > 0) {
+            n["response_send_copy_bytes"] = field(no_send, s.ans_send_copy);
+            n["response_receive_copy_bytes"] = field(no_recv, s.ans_recv);
+        }
+        if (s.part == Part::local_sink)
+            n["note"] = "sockets bound to the peer's address in copyscope's own namespace (a sink "
+                        "running in this kernel); device-level counts stay with \"sender\"";
+        by_ns[s.name] = n;
     }
     L["by_namespace"] = by_ns;
 
@@ -262,34 +424,45 @@ LedgerResult compute_ledger(const LedgerInput& in) {
         L["zerocopy_notifications"] = nullptr;
     }
 
-    // Copies per byte.
+    // Copies per byte of the application's messages. With the receiver outside this kernel
+    // only this host's share is known: copies_per_byte says so, this_host_copies_per_byte
+    // gives the share.
     std::vector<std::string> cpb_missing;
     for (const auto* why : {&no_send, &no_def, &no_recv})
         if (!why->empty()) cpb_missing.push_back(*why);
-    std::optional<double> cpb;
+    std::optional<double> cpb; // the figure checked against the model
+    const auto expected = expected_copies_per_byte(in.strategy, app, in.zerocopy, !far);
     if (app.bytes_sent == 0) {
         L["copies_per_byte"] = unsupported("no bytes were sent");
     } else if (!cpb_missing.empty()) {
         L["copies_per_byte"] = unsupported(cpb_missing.front());
     } else {
         const double sent = static_cast<double>(app.bytes_sent);
-        cpb = (app.user_copy_bytes + total.send_copy_bytes + total.zc_fallback_bytes +
-               deferred_total + total.recv_bytes) /
-              sent;
-        L["copies_per_byte"] = *cpb;
-        L["copies_per_byte_parts"] = {{"user", app.user_copy_bytes / sent},
-                                      {"kernel_send", total.send_copy_bytes / sent},
-                                      {"zerocopy_fallback", total.zc_fallback_bytes / sent},
-                                      {"deferred", deferred_total / sent},
-                                      {"receive", total.recv_bytes / sent}};
+        const uint64_t here =
+            app.user_copy_bytes + req_send_copy + fallback + deferred_total + (far ? 0 : req_recv);
+        cpb = here / sent;
+        L["copies_per_byte"] =
+            far ? unsupported(far_reason + "; this host's share is this_host_copies_per_byte")
+                : json(*cpb);
+        if (nic) L["this_host_copies_per_byte"] = *cpb;
+        json parts = {{"user", app.user_copy_bytes / sent},
+                      {"kernel_send", req_send_copy / sent},
+                      {"zerocopy_fallback", fallback / sent},
+                      {"deferred", deferred_total / sent}};
+        parts["receive"] = far ? unsupported(far_reason) : json(req_recv / sent);
+        L["copies_per_byte_parts"] = parts;
     }
-    const auto expected = expected_copies_per_byte(in.strategy, app, in.zerocopy);
-    L["copies_per_byte_expected"] = expected ? json(*expected) : json(nullptr);
+    if (far) {
+        L["copies_per_byte_expected"] = nullptr;
+        L["this_host_copies_per_byte_expected"] = expected ? json(*expected) : json(nullptr);
+    } else {
+        L["copies_per_byte_expected"] = expected ? json(*expected) : json(nullptr);
+    }
 
     // Deferred share of the pinned bytes.
     const bool have_send = no_send.empty(), have_def = no_def.empty();
-    if (have_send && have_def && total.zc_pinned_bytes > 0)
-        L["deferred_copy_percent"] = 100.0 * deferred_total / total.zc_pinned_bytes;
+    if (have_send && have_def && pinned > 0)
+        L["deferred_copy_percent"] = 100.0 * deferred_total / pinned;
     else
         L["deferred_copy_percent"] = nullptr;
 
@@ -301,15 +474,19 @@ LedgerResult compute_ledger(const LedgerInput& in) {
     auto add = [&](std::string name, bool passed, std::string detail) {
         out.checks.push_back(Check{std::move(name), passed, std::move(detail)});
     };
+    const std::string answers_off = shared_ns && answers > 0
+                                        ? " (answers " + bytes_str(answers) +
+                                              " taken off: one namespace carries both directions)"
+                                        : "";
 
     {
         const std::string name = "ledger: receive copy bytes == bytes received";
-        if (!no_recv.empty()) {
-            skip(name, no_recv);
+        if (!no_msg_recv.empty()) {
+            skip(name, no_msg_recv);
         } else {
-            add(name, total.recv_bytes == app.bytes_received,
-                "receive copy " + bytes_str(total.recv_bytes) + ", received " +
-                    bytes_str(app.bytes_received));
+            add(name, req_recv == app.bytes_received,
+                "receive copy " + bytes_str(req_recv) + ", received " +
+                    bytes_str(app.bytes_received) + answers_off);
         }
     }
     {
@@ -317,17 +494,49 @@ LedgerResult compute_ledger(const LedgerInput& in) {
         if (!no_send.empty()) {
             skip(name, no_send);
         } else {
-            const uint64_t sum =
-                total.send_copy_bytes + total.zc_pinned_bytes + total.zc_fallback_bytes;
-            std::string detail = "copy " + bytes_str(total.send_copy_bytes) + " + pinned " +
-                                 bytes_str(total.zc_pinned_bytes) + " + fallback " +
-                                 bytes_str(total.zc_fallback_bytes) + " = " + bytes_str(sum) +
-                                 ", sent " + bytes_str(app.bytes_sent);
+            const uint64_t sum = req_send_copy + pinned + fallback;
+            std::string detail = "copy " + bytes_str(req_send_copy) + " + pinned " +
+                                 bytes_str(pinned) + " + fallback " + bytes_str(fallback) + " = " +
+                                 bytes_str(sum) + ", sent " + bytes_str(app.bytes_sent);
             if (total.send_unclassified_bytes)
                 detail += ", unclassified " + bytes_str(total.send_unclassified_bytes);
             if (no_rtx.empty())
                 detail += " (retransmits " + bytes_str(total.retrans_bytes) + " counted apart)";
+            detail += answers_off;
             add(name, sum == app.bytes_sent && total.send_unclassified_bytes == 0, detail);
+        }
+    }
+    if (answers > 0 && in.tracer) {
+        // Each direction is checked where it has a namespace (or sockets) of its own.
+        const std::string name = "ledger: answer copies == answer bytes";
+        std::vector<std::string> parts, why_not;
+        bool ok = true;
+        for (const auto& s : sides) {
+            if (s.part == Part::sender && no_recv.empty()) {
+                ok = ok && s.ans_recv == answers;
+                parts.push_back(std::string("received in ") + s.name + " " + bytes_str(s.ans_recv));
+            } else if ((s.part == Part::receiver || s.part == Part::local_sink) &&
+                       no_send.empty()) {
+                ok = ok && s.ans_send_copy == answers;
+                parts.push_back(std::string("sent in ") + s.name + " " +
+                                bytes_str(s.ans_send_copy));
+            }
+        }
+        if (shared_ns) why_not.push_back("one namespace carries both directions");
+        if (far) why_not.push_back("the answers were sent outside this kernel");
+        if (nic && !far && !in.tracer->local_sink)
+            why_not.push_back("the sink's sockets were not counted apart");
+        if (parts.empty()) {
+            skip(name,
+                 why_not.empty() ? std::string("no direction measured apart") : why_not.front());
+        } else {
+            std::string detail;
+            for (size_t i = 0; i < parts.size(); ++i)
+                detail += (i ? ", " : "") + parts[i];
+            detail += "; answers " + bytes_str(answers);
+            for (const auto& w : why_not)
+                detail += "; not checked: " + w;
+            add(name, ok, detail);
         }
     }
     {
@@ -342,7 +551,6 @@ LedgerResult compute_ledger(const LedgerInput& in) {
             skip(name, "no zerocopy completions arrived");
         } else {
             const ZerocopyStats& z = *in.zerocopy;
-            const uint64_t pinned = total.zc_pinned_bytes;
             const uint64_t slack = no_rtx.empty() ? total.retrans_bytes : 0;
             std::string detail = "deferred " + bytes_str(deferred_total) + " of pinned " +
                                  bytes_str(pinned) + "; completions " +
@@ -377,8 +585,9 @@ LedgerResult compute_ledger(const LedgerInput& in) {
             skip(name, "model undefined (zero-copy cell without completions)");
         } else {
             add(name, within(*cpb, *expected, ledger_tolerance),
-                "measured " + fmt(*cpb) + ", expected " + fmt(*expected) + " (" +
-                    strategy_name(in.strategy) + ", within 1%)");
+                std::string(far ? "this host: " : "") + "measured " + fmt(*cpb) + ", expected " +
+                    fmt(*expected) + " (" + strategy_name(in.strategy) +
+                    (far ? ", receive copy outside this kernel" : "") + ", within 1%)");
         }
     }
     if (in.tracer) {
@@ -421,7 +630,6 @@ LedgerResult compute_ledger(const LedgerInput& in) {
         }
         return out;
     }
-    const uint64_t pinned = total.zc_pinned_bytes, fallback = total.zc_fallback_bytes;
     const uint64_t zc_bytes = pinned + fallback;
     if (zc_bytes == 0) {
         L["verdict"] = "MSG_ZEROCOPY not used" + on + ": no bytes were sent with MSG_ZEROCOPY";
@@ -432,32 +640,36 @@ LedgerResult compute_ledger(const LedgerInput& in) {
     const double deferred_pct = 100.0 * deferred_capped / zc_bytes;
     const double effective_pct = 100.0 - fallback_pct - deferred_pct;
 
-    // Where the later copy happened.
-    std::string where;
-    if (sides.size() == 1) {
-        where = "at local delivery in the lab's one namespace";
-    } else {
-        const uint64_t d_send = deferred_bytes(*sides[0].k, def_mech);
-        const uint64_t d_recv = deferred_bytes(*sides[1].k, def_mech);
-        if (d_recv >= d_send)
-            where = "at local delivery in the receiver's namespace";
-        else
-            where = "in the sender's namespace";
-    }
     std::vector<std::string> parts;
     if (fallback > 0)
         parts.push_back(format_percent(fallback_pct) +
                         " of zerocopy bytes copied at send time (fallback: no SOCK_ZEROCOPY "
                         "or no scatter-gather on the route)");
-    if (deferred_capped > 0)
-        parts.push_back(format_percent(deferred_pct) + " of zerocopy bytes copied " + where);
+    // Where the later copies happened, the largest share first.
+    std::vector<std::pair<uint64_t, std::string>> where;
+    for (const auto& s : sides) {
+        const uint64_t d = std::min(deferred_bytes(*s.k, def_mech), pinned);
+        if (d == 0) continue;
+        // nic with the sink here: the copy is local delivery in our own namespace.
+        const Side& named = (nic && receiver_here == true && s.part != Part::local_sink)
+                                ? Side("local_sink", Part::local_sink, s.inode, s.k)
+                                : s;
+        where.emplace_back(d, where_deferred(named, in.transport));
+    }
+    std::stable_sort(where.begin(), where.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (const auto& [d, text] : where)
+        parts.push_back(format_percent(100.0 * d / zc_bytes) + " of zerocopy bytes copied " + text);
     std::string joined;
     for (size_t i = 0; i < parts.size(); ++i)
         joined += (i ? "; " : "") + parts[i];
 
-    if (effective_pct >= 99.5)
-        L["verdict"] =
-            "MSG_ZEROCOPY effective" + on + " for " + format_percent(effective_pct) + " of bytes";
+    if (far && fallback == 0 && deferred_total == 0)
+        L["verdict"] = "MSG_ZEROCOPY effective" + on +
+                       ": 100% of bytes sent by reference, no copy on this host";
+    else if (effective_pct >= 99.5)
+        L["verdict"] = "MSG_ZEROCOPY effective" + on + " for " + format_percent(effective_pct) +
+                       " of bytes" + (joined.empty() ? "" : "; " + joined);
     else if (effective_pct <= 0.5)
         L["verdict"] = "MSG_ZEROCOPY not effective" + on + ": " + joined;
     else

@@ -62,9 +62,15 @@ inline constexpr const char* hook_completions = "completions";
 struct TracerView {
     std::vector<HookUse> hooks;
     uint64_t sender_ns = 0;   // namespace inode numbers
-    uint64_t receiver_ns = 0; // == sender_ns when one namespace (loopback)
+    uint64_t receiver_ns = 0; // == sender_ns when one namespace (loopback, nic)
+    uint64_t router_ns = 0;   // forward only; 0: no router
     KernelCounts sender;
-    KernelCounts receiver;      // ignored when receiver_ns == sender_ns
+    KernelCounts receiver; // ignored when receiver_ns == sender_ns
+    KernelCounts router;   // ignored when router_ns == 0
+    // nic: the sender's namespace is shared with the rest of the host, so its socket counts
+    // cover only sockets to the peer; sockets bound to the peer's address and port (a sink
+    // running in this very namespace) are counted here instead. nullopt: not split.
+    std::optional<KernelCounts> local_sink;
     uint64_t missed_events = 0; // BPF program runs the kernel skipped (recursion)
 };
 
@@ -92,10 +98,12 @@ LedgerResult compute_ledger(const LedgerInput& in);
 uint64_t deferred_bytes(const KernelCounts& k, const std::string& mechanism);
 
 // Copies per byte the strategy's model predicts: user copy + kernel copy or, for
-// zero-copy, the fraction of sends the kernel reported COPIED + the receive copy.
-// nullopt when the model cannot say (no bytes, zero-copy without completions).
+// zero-copy, the fraction of sends the kernel reported COPIED + the receive copy (left out
+// when the receiver is outside this kernel). nullopt when the model cannot say (no bytes,
+// zero-copy without completions).
 std::optional<double> expected_copies_per_byte(Strategy s, const AppCounts& app,
-                                               const std::optional<ZerocopyStats>& zc);
+                                               const std::optional<ZerocopyStats>& zc,
+                                               bool with_receive = true);
 
 // "12%", "99.6%", "100%": whole numbers unless that would round a partial share to 0 or 100.
 std::string format_percent(double percent);

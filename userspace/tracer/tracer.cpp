@@ -57,6 +57,7 @@ class TracerObserver final : public CellObserver {
         cell_error_.clear();
         sender_ns_ = lab.sender_ns().inode();
         receiver_ns_ = lab.receiver_ns().inode();
+        router_ns_ = lab.router_ns() ? lab.router_ns()->inode() : 0;
         if (!bpf_) return;
         try {
             bpf_->watch(lab.namespace_inodes());
@@ -83,6 +84,10 @@ class TracerObserver final : public CellObserver {
                 tv.receiver_ns = receiver_ns_;
                 tv.sender = bpf_->read(sender_ns_);
                 if (receiver_ns_ != sender_ns_) tv.receiver = bpf_->read(receiver_ns_);
+                // The router's own copies (before 6.17 forwarding copied zerocopy skbs at
+                // the first receive) are charged to it, not to either end.
+                tv.router_ns = router_ns_;
+                if (router_ns_) tv.router = bpf_->read(router_ns_);
                 tv.missed_events = bpf_->missed_events();
                 in.tracer = std::move(tv);
             } catch (const RunError& e) {
@@ -106,6 +111,7 @@ class TracerObserver final : public CellObserver {
     std::string cell_error_;
     uint64_t sender_ns_ = 0;
     uint64_t receiver_ns_ = 0;
+    uint64_t router_ns_ = 0;
 };
 
 const char* kind_text(bool ok) {
