@@ -5,6 +5,15 @@
 # prints its JSON report on the serial console (gzip + base64 between markers); the host
 # writes it as OUT/kernel-<release>.json, then prints one comparison table across kernels.
 #
+# Each guest makes up to three runs, one report each:
+#   kernel-<release>.json          veth: sender and receiver namespaces in the guest
+#   kernel-<release>-nic.json      nic: the guest's own namespace sends through a virtio-net NIC
+#                                  (qemu user networking) to a `copyscope sink` on the host's
+#                                  127.0.0.1, which the guest reaches as 10.0.2.2: the packets
+#                                  leave the guest kernel, so no zerocopy page is copied there
+#   kernel-<release>-forward.json  forward: sender -> router -> receiver namespaces in the guest
+#                                  (the ledger's by_namespace says where the deferred copy is)
+#
 # Usage: scripts/kernel-matrix.sh [options]            (as root: apt-get installs what is missing)
 #   --kernels LIST    comma-separated apt package specs, NAME or NAME/SUITE; a metapackage
 #                     (linux-image-cloud-amd64) is resolved to the kernel it depends on.
@@ -18,7 +27,16 @@
 #   --build-dir DIR   where the static build lives (default: build-static)
 #   --run-args ARGS   arguments of `copyscope run` in the guest (word-split; -o is added)
 #                     Default: "--strategy all --size 4K,64K --threads 1 --bytes 64M"
-#   --modules LIST    modules to load in the guest, with their dependencies (default: veth)
+#   --nic-run-args ARGS      the nic run's arguments; the script adds --transport nic --peer.
+#                     Default: "--strategy one-copy,zero-copy --size 64K --threads 1 --bytes 64M".
+#                     "" skips the nic run (and the guest gets no NIC)
+#   --forward-run-args ARGS  the forward run's arguments; the script adds --transport forward.
+#                     Default: "--strategy zero-copy --size 64K --threads 1 --bytes 64M"; "" skips it
+#   --sink PATH       the copyscope that runs `copyscope sink` on the host (default: --copyscope).
+#                     It listens on a free port of 127.0.0.1 only and is stopped by its pid
+#                     after the guest (its log: OUT/kernel-<release>-nic.sink.log)
+#   --modules LIST    modules to load in the guest, with their dependencies (default: veth;
+#                     virtio_pci,virtio_net are added for the nic run)
 #   --timeout SEC     bound on each guest, boot to power-off (default: 900)
 #   --memory MB, --smp N   guest size (default: 1024, 2)
 #   --cpu MODEL       qemu -cpu (default: qemu64,-cx16). Without CMPXCHG16B: Debian's 6.12
@@ -50,6 +68,9 @@ cache="${COPYSCOPE_KERNEL_CACHE:-$root/build-kernels/cache}"
 copyscope=""
 build_dir="$root/build-static"
 run_args="--strategy all --size 4K,64K --threads 1 --bytes 64M"
+nic_run_args="--strategy one-copy,zero-copy --size 64K --threads 1 --bytes 64M"
+forward_run_args="--strategy zero-copy --size 64K --threads 1 --bytes 64M"
+sink_bin=""
 modules="veth"
 timeout_s=900
 memory=1024
@@ -73,6 +94,9 @@ while (($#)); do
     --copyscope) copyscope=${2:?}; shift 2 ;;
     --build-dir) build_dir=${2:?}; shift 2 ;;
     --run-args) run_args=${2:?}; shift 2 ;;
+    --nic-run-args) nic_run_args=${2?}; shift 2 ;;
+    --forward-run-args) forward_run_args=${2?}; shift 2 ;;
+    --sink) sink_bin=${2:?}; shift 2 ;;
     --modules) modules=${2:?}; shift 2 ;;
     --timeout) timeout_s=${2:?}; shift 2 ;;
     --memory) memory=${2:?}; shift 2 ;;
@@ -91,7 +115,13 @@ done
 [[ $memory =~ ^[0-9]+$ && $memory -ge 256 ]] || usage_error "--memory '$memory': want MB >= 256"
 [[ $smp =~ ^[0-9]+$ && $smp -ge 1 ]] || usage_error "--smp '$smp': want >= 1"
 [[ -n $kernels ]] || usage_error "--kernels is empty"
-case " $run_args " in *" -o "*|*" --output "*) usage_error "--run-args: leave -o/--output out, the guest picks it" ;; esac
+for a in "$run_args" "$nic_run_args" "$forward_run_args"; do
+  case " $a " in
+    *" -o "*|*" --output "*) usage_error "run arguments '$a': leave -o/--output out, the guest picks it" ;;
+    *" --transport "*|*" --peer "*) usage_error "run arguments '$a': leave --transport/--peer out, the script sets them per run" ;;
+  esac
+done
+[ -n "$nic_run_args" ] && modules="$modules,virtio_pci,virtio_net"
 
 sudo_cmd=()
 [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
@@ -206,7 +236,7 @@ add_module() {
   file=$(find "$kdir/tree/lib/modules/$rel" -regextype posix-extended \
     -regex ".*/${name//[-_]/[-_]}\.ko(\.xz|\.zst|\.gz)?" | head -n1)
   [ -n "$file" ] || { log "module $name: not in $(cat "$kdir/package" | tr '\n' ' ')"; return 1; }
-  tmpko="$stage/.mod.ko"
+  tmpko="$stage/.mod.$name.ko" # one per module: the dependencies below are staged meanwhile
   case $file in
     *.ko.xz) xz -dc "$file" >"$tmpko" ;;
     *.ko.zst) zstd -qdc "$file" >"$tmpko" ;;
@@ -251,9 +281,25 @@ build_initramfs() { # KDIR COPYSCOPE OUTFILE
     cp "$check_bpf" "$stage/etc/copyscope/check.bpf.o"
     echo "$check_bpf_args" >"$stage/etc/copyscope/check-args"
   fi
-  : >"$stage/etc/copyscope/run-args"
+  # One file per run, its arguments one per line; the guest runs them in name order.
+  mkdir -p "$stage/etc/copyscope/runs"
+  write_run() { # FILE ARGS...
+    local f=$1 a
+    shift
+    : >"$f"
+    for a in "$@"; do echo "$a" >>"$f"; done
+  }
   # shellcheck disable=SC2086
-  for a in $run_args; do echo "$a" >>"$stage/etc/copyscope/run-args"; done
+  write_run "$stage/etc/copyscope/runs/1-veth" $run_args
+  if [ -n "$nic_run_args" ]; then
+    # shellcheck disable=SC2086
+    write_run "$stage/etc/copyscope/runs/2-nic" $nic_run_args --transport nic --peer "10.0.2.2:$sink_port"
+    : >"$stage/etc/copyscope/nic"
+  fi
+  if [ -n "$forward_run_args" ]; then
+    # shellcheck disable=SC2086
+    write_run "$stage/etc/copyscope/runs/3-forward" $forward_run_args --transport forward
+  fi
   # The initial console, for the kernel's own use before /init mounts devtmpfs.
   mknod -m 600 "$stage/dev/console" c 5 1 2>/dev/null || true
   (cd "$stage" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) >"$img.tmp"
@@ -279,11 +325,102 @@ if [ -n "$check_bpf" ]; then
   fi
 fi
 
+# --- the host's sink for the nic run ---------------------------------------------------------
+[ -n "$sink_bin" ] || sink_bin=$copyscope
+if [ -n "$nic_run_args" ]; then
+  [ -x "$sink_bin" ] || usage_error "--sink '$sink_bin': not an executable file"
+  "$sink_bin" sink --help >/dev/null 2>&1 ||
+    usage_error "--sink '$sink_bin': this copyscope has no 'sink' command (rebuild it)"
+fi
+# How many connections the nic run makes: cells x connections, when it is a fixed-bytes run
+# (one repetition, no warm-up); 0 (serve until idle or stopped) when that cannot be told.
+sink_connections() {
+  python3 - "$nic_run_args" <<'EOF'
+import shlex, sys
+args, opts, i = shlex.split(sys.argv[1]), {}, 0
+while i < len(args):
+    a = args[i]
+    if a.startswith("--") and "=" in a:
+        k, v = a.split("=", 1); opts[k] = v; i += 1
+    elif a.startswith("--") and i + 1 < len(args) and not args[i + 1].startswith("--"):
+        opts[a] = args[i + 1]; i += 2
+    else:
+        opts[a] = None; i += 1
+try:
+    if "--bytes" not in opts or any(k in opts for k in ("--repetitions", "--warmup", "--preset",
+                                                        "--max-repetitions", "--min-repetitions")):
+        raise ValueError
+    s = opts["--strategy"]
+    strategies = 4 if s == "all" else len(s.split(","))
+    sizes = len(opts["--size"].split(","))
+    threads = sum(int(t) for t in opts["--threads"].split(","))
+    print(strategies * sizes * threads)
+except (KeyError, ValueError, AttributeError):
+    print(0)
+EOF
+}
+sink_pid=""
+sink_port=""
+sink_log=""
+start_sink() { # LOG: a sink on a free port of 127.0.0.1; sets sink_pid and sink_port
+  local log=$1 n try i
+  n=$(sink_connections)
+  for try in 1 2 3 4 5; do
+    sink_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    # Idle bound: the whole guest (the nic run is not the first); stopped by pid anyway.
+    "$sink_bin" sink --listen "127.0.0.1:$sink_port" --connections "$n" \
+      --idle-timeout $((timeout_s + 60)) </dev/null >"$log" 2>&1 &
+    sink_pid=$!
+    for i in $(seq 1 50); do
+      grep -q 'listening on' "$log" 2>/dev/null && break
+      kill -0 "$sink_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if grep -q 'listening on' "$log" 2>/dev/null && kill -0 "$sink_pid" 2>/dev/null; then
+      log "sink: pid $sink_pid on 127.0.0.1:$sink_port (connections $n)"
+      return 0
+    fi
+    kill "$sink_pid" 2>/dev/null || true
+    wait "$sink_pid" 2>/dev/null || true
+    sink_pid=""
+  done
+  log "sink: could not listen on 127.0.0.1 ($(tail -n1 "$log"))"
+  return 1
+}
+sink_status=""
+stop_sink() { # after the guest: a sink that served its connections has exited; else stop it
+  [ -n "$sink_pid" ] || return 0
+  local i rc=0
+  for i in $(seq 1 20); do kill -0 "$sink_pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$sink_pid" 2>/dev/null; then
+    kill "$sink_pid" 2>/dev/null || true
+    for i in $(seq 1 30); do kill -0 "$sink_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$sink_pid" 2>/dev/null || true
+    wait "$sink_pid" 2>/dev/null || true
+    sink_status="stopped by the script"
+  else
+    wait "$sink_pid" 2>/dev/null || rc=$?
+    sink_status="exited $rc"
+  fi
+  log "sink: pid $sink_pid $sink_status"
+  sink_pid=""
+}
+
 # --- the runs ------------------------------------------------------------------------------
 qemu_pid=""
-cleanup() { [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null; true; }
+cleanup() {
+  [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null
+  [ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null
+  true
+}
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
+
+runs=(veth)
+[ -n "$nic_run_args" ] && runs+=(nic)
+[ -n "$forward_run_args" ] && runs+=(forward)
+declare -A run_args_of=([veth]="$run_args" [nic]="$nic_run_args --transport nic"
+                        [forward]="$forward_run_args --transport forward")
 
 failed=0
 reports=()
@@ -300,14 +437,27 @@ for spec in "${kernel_list[@]}"; do
   kdir=$(extract_kernel "$deb") || { failed=1; continue; }
   release=$(cat "$kdir/release")
   img="$kdir/initramfs.cpio.gz"
-  build_initramfs "$kdir" "$copyscope" "$img" || { log "$release: initramfs failed"; failed=1; continue; }
+  net=(-nic none)
+  sink_status=""
+  if [ -n "$nic_run_args" ]; then
+    sink_log="$out/kernel-$release-nic.sink.log"
+    start_sink "$sink_log" || { failed=1; continue; }
+    # slirp: the guest's 10.0.2.2:PORT is the host's 127.0.0.1:PORT; nothing else is forwarded.
+    net=(-netdev user,id=n0 -device virtio-net-pci,netdev=n0,romfile=)
+  fi
+  if ! build_initramfs "$kdir" "$copyscope" "$img"; then
+    log "$release: initramfs failed"
+    stop_sink
+    failed=1
+    continue
+  fi
 
   console="$out/kernel-$release.console.log"
-  log "$release: booting ($(basename "$deb"), initramfs $(($(stat -c %s "$img") / 1024)) KiB, bound ${timeout_s}s)"
+  log "$release: booting ($(basename "$deb"), initramfs $(($(stat -c %s "$img") / 1024)) KiB, runs ${runs[*]}, bound ${timeout_s}s)"
   t0=$(date +%s.%N)
   # stdin from /dev/null; the serial console to the log. Killed at the bound, by its pid.
   qemu-system-x86_64 -accel tcg -cpu "$cpu" -m "$memory" -smp "$smp" -nographic -no-reboot \
-    -nic none -kernel "$kdir/vmlinuz" -initrd "$img" \
+    "${net[@]}" -kernel "$kdir/vmlinuz" -initrd "$img" \
     -append "console=ttyS0 panic=-1 loglevel=5 rdinit=/init" \
     </dev/null >"$console" 2>&1 &
   qemu_pid=$!
@@ -326,6 +476,7 @@ for spec in "${kernel_list[@]}"; do
   wait "$qemu_pid" 2>/dev/null || true
   qemu_pid=""
   t1=$(date +%s.%N)
+  stop_sink
   # Plain text: no carriage returns, no terminal escapes (SeaBIOS, copyscope's progress line).
   tr -d '\r' <"$console" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' >"$console.tmp" &&
     mv "$console.tmp" "$console"
@@ -337,51 +488,88 @@ for spec in "${kernel_list[@]}"; do
     log "$release: $*"
     failed=1
   }
-  if ((timed_out)); then fail_loudly "the guest did not finish within ${timeout_s}s (killed)"; continue; fi
-  if ! grep -q '^COPYSCOPE-REPORT-END' "$console"; then
-    fail_loudly "the guest brought no report back"
-    continue
-  fi
-  json="$out/kernel-$release.json"
-  if ! sed -n '/^COPYSCOPE-REPORT-BEGIN/,/^COPYSCOPE-REPORT-END/p' "$console" | sed '1d;$d' |
-      base64 -d 2>/dev/null | gzip -dc >"$json.tmp" 2>/dev/null ||
-      ! python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$json.tmp" 2>/dev/null; then
-    rm -f "$json.tmp"
-    fail_loudly "the report on the console does not decode to JSON"
-    continue
-  fi
-  mv "$json.tmp" "$json"
-  reports+=("$json")
+  if ((timed_out)); then fail_loudly "the guest did not finish within ${timeout_s}s (killed)"; fi
 
   marker() { sed -n "s/^$1 //p" "$console" | head -n1; }
-  run_status=$(marker COPYSCOPE-RUN-STATUS)
+  run_marker() { sed -n "s/^$1 $2 //p" "$console" | head -n1; } # MARKER RUN
+  got=()
+  for name in "${runs[@]}"; do
+    json="$out/kernel-$release.json"
+    [ "$name" = veth ] || json="$out/kernel-$release-$name.json"
+    rm -f "$json"
+    if ! grep -q "^COPYSCOPE-REPORT-END $name\$" "$console"; then
+      ((timed_out)) || fail_loudly "the guest brought no $name report back"
+      continue
+    fi
+    if ! sed -n "/^COPYSCOPE-REPORT-BEGIN $name /,/^COPYSCOPE-REPORT-END $name\$/p" "$console" |
+        sed '1d;$d' | base64 -d 2>/dev/null | gzip -dc >"$json.tmp" 2>/dev/null ||
+        ! python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$json.tmp" 2>/dev/null; then
+      rm -f "$json.tmp"
+      fail_loudly "the $name report on the console does not decode to JSON"
+      continue
+    fi
+    mv "$json.tmp" "$json"
+    reports+=("$json")
+    got+=("$name")
+  done
+
+  runs_json="{"
+  for name in "${runs[@]}"; do
+    rs=$(run_marker COPYSCOPE-RUN-STATUS "$name")
+    report=""
+    for g in "${got[@]}"; do
+      if [ "$g" = "$name" ]; then
+        report="kernel-$release.json"
+        [ "$name" = veth ] || report="kernel-$release-$name.json"
+      fi
+    done
+    runs_json+="\"$name\": {\"start\": \"$(run_marker COPYSCOPE-UPTIME-RUN-START "$name")\", "
+    runs_json+="\"end\": \"$(run_marker COPYSCOPE-UPTIME-RUN-END "$name")\", \"status\": \"$rs\", "
+    runs_json+="\"report\": \"$report\", \"run_args\": \"${run_args_of[$name]}\"},"
+  done
+  runs_json="${runs_json%,}}"
   python3 - "$out/kernel-$release.meta.json" <<EOF
 import json, os, sys
 def num(s):
     try: return float(s)
     except (TypeError, ValueError): return None
-init, start, end, last = (num(x) for x in ("$(marker COPYSCOPE-UPTIME-INIT)",
-    "$(marker COPYSCOPE-UPTIME-RUN-START)", "$(marker COPYSCOPE-UPTIME-RUN-END)",
-    "$(marker COPYSCOPE-UPTIME-END)"))
+init, last = num("$(marker COPYSCOPE-UPTIME-INIT)"), num("$(marker COPYSCOPE-UPTIME-END)")
+runs = {}
+for name, r in json.loads('''$runs_json''').items():
+    start, end = num(r["start"]), num(r["end"])
+    runs[name] = {
+        "run_seconds": (end - start) if end is not None and start is not None else None,
+        "run_status": int(r["status"]) if r["status"].lstrip("-").isdigit() else None,
+        "run_args": r["run_args"], "report": r["report"] or None,
+    }
+veth = runs.get("veth", {})
 meta = {
     "spec": "$spec", "package": """$(sed -n 's/^Package: //p' "$kdir/package")""",
     "version": """$(sed -n 's/^Version: //p' "$kdir/package")""", "release": "$release",
-    "boot_seconds": init, "run_seconds": (end - start) if end and start else None,
+    "boot_seconds": init, "run_seconds": veth.get("run_seconds"),
     "guest_seconds": last, "host_wall_seconds": round($t1 - $t0, 2),
-    "run_status": int("$run_status") if "$run_status".lstrip("-").isdigit() else None,
-    "run_args": """$run_args""", "console": os.path.basename("$console"),
+    "run_status": veth.get("run_status"), "run_args": """$run_args""",
+    "console": os.path.basename("$console"), "runs": runs,
 }
+if "nic" in runs:
+    meta["nic"] = {"guest_device": """$(marker COPYSCOPE-NIC)""" or None,
+                   "peer": "10.0.2.2:$sink_port (host 127.0.0.1:$sink_port, qemu user networking)",
+                   "sink_log": os.path.basename("$sink_log"), "sink": "$sink_status"}
 tmp = sys.argv[1] + ".tmp"
 with open(tmp, "w") as f: json.dump(meta, f, indent=2); f.write("\n")
 os.replace(tmp, sys.argv[1])
 EOF
-  log "$release: report $json (boot $(marker COPYSCOPE-UPTIME-INIT) s, host wall $(awk "BEGIN{printf \"%.1f\", $t1 - $t0}") s, copyscope exit $run_status)"
-  if [ "$run_status" != 0 ]; then
-    fail_loudly "copyscope run exited $run_status in the guest (a cell failed its checks; the report says which)"
-  fi
-  # A stock kernel lets every hook load: checks the tracer could not evaluate there are a
-  # failure of the matrix, even when copyscope (rightly, on a kernel that lacks them) passes.
-  if ! python3 - "$json" <<'EOF'
+  log "$release: reports ${got[*]:-none} in $out (boot $(marker COPYSCOPE-UPTIME-INIT) s, host wall $(awk "BEGIN{printf \"%.1f\", $t1 - $t0}") s)"
+  for name in "${got[@]}"; do
+    json="$out/kernel-$release.json"
+    [ "$name" = veth ] || json="$out/kernel-$release-$name.json"
+    run_status=$(run_marker COPYSCOPE-RUN-STATUS "$name")
+    if [ "$run_status" != 0 ]; then
+      fail_loudly "$name: copyscope run exited $run_status in the guest (a cell failed its checks; the report says which)"
+    fi
+    # A stock kernel lets every hook load: checks the tracer could not evaluate there are a
+    # failure of the matrix, even when copyscope (rightly, on a kernel that lacks them) passes.
+    if ! python3 - "$json" <<'EOF'
 import json, sys
 report = json.load(open(sys.argv[1]))
 bad = []
@@ -394,15 +582,16 @@ for c in report.get("cells", []):
     elif led.get("checks_not_evaluated"):
         why = "checks not evaluated: " + json.dumps(led["checks_not_evaluated"][0])
     if why:
-        bad.append(f'{c.get("strategy")} {c.get("message_size")} B: {why.splitlines()[0][:300]}')
+        bad.append(f'{c.get("strategy")} {c.get("transport")} {c.get("message_size")} B: {why.splitlines()[0][:300]}')
 for b in bad:
     print("  " + b, file=sys.stderr)
 sys.exit(1 if bad else 0)
 EOF
-  then
-    log "$release: the ledger's checks did not all run in the guest (cells above); see $console"
-    failed=1
-  fi
+    then
+      log "$release: $name: the ledger's checks did not all run in the guest (cells above); see $console"
+      failed=1
+    fi
+  done
 done
 
 if ((summary)) && ((${#reports[@]})); then

@@ -3,21 +3,30 @@
 // small fixed-bytes run there and brings the report back. On that stock kernel the tracer
 // must pick its preferred hook forms (fentry/fexit/kprobe, not the tracepoint or inferred
 // fallbacks this project's own VM needs) and the ledger must hold as it does on the host.
+// The same guest also sends over a virtio-net NIC (qemu user networking) to a `copyscope sink`
+// the script runs on the host's loopback: there MSG_ZEROCOPY must be effective (completions
+// not flagged COPIED, no deferred copy), and the sink must be gone when the script returns.
 //
 // One boot for all the checks (each TEST would be its own process under CTest). The static
 // build lives in the script's fixed build dir (build-static) and the kernel package in its
 // cache (build-kernels/cache), so the plain and the sanitized suites build and download once.
+#include <arpa/inet.h>
 #include <array>
 #include <cerrno>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <netinet/in.h>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -33,6 +42,9 @@ constexpr int kScriptBoundSeconds = 840;                   // under the CTest TI
 constexpr const char* kKernel = "linux-image-cloud-amd64"; // bookworm's 6.1 cloud kernel
 // Few cells, few bytes: every strategy, one small and one zerocopy-sized message.
 constexpr const char* kRunArgs = "--strategy all --size 4K,64K --threads 1 --bytes 8M";
+// The nic run (the script adds --transport nic --peer): one copy against zero copy.
+constexpr const char* kNicRunArgs =
+    "--strategy one-copy,zero-copy --size 64K --threads 1 --bytes 8M";
 
 std::string read_file(const fs::path& p) {
     std::ifstream in(p);
@@ -71,7 +83,8 @@ ScriptRun run_matrix(const fs::path& out) {
     const std::string cmd =
         "timeout --kill-after=15 " + std::to_string(kScriptBoundSeconds) + " bash " +
         quote(std::string(COPYSCOPE_SOURCE_DIR) + "/scripts/kernel-matrix.sh") + " --kernels " +
-        kKernel + " --out " + quote(out.string()) + " --run-args " + quote(kRunArgs) + binary +
+        kKernel + " --out " + quote(out.string()) + " --run-args " + quote(kRunArgs) +
+        " --nic-run-args " + quote(kNicRunArgs) + " --forward-run-args ''" + binary +
         " --timeout 600 --no-summary </dev/null >" + quote(log.string()) + " 2>&1";
     ScriptRun r;
     int raw = std::system(cmd.c_str());
@@ -82,6 +95,20 @@ ScriptRun run_matrix(const fs::path& out) {
 
 bool is_number(const json& v) {
     return v.is_number();
+}
+
+// Whether something still listens on 127.0.0.1:port (a bind there fails).
+bool port_in_use(int port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(uint16_t(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool busy =
+        ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno == EADDRINUSE;
+    ::close(fd);
+    return busy;
 }
 
 } // namespace
@@ -116,14 +143,31 @@ TEST(KernelMatrix, Debian61BootsAndItsLedgerHolds) {
                                << " s:\n"
                                << tail(run.output, 20000);
 
-    // The report came back.
-    fs::path report_path;
+    // The reports came back: kernel-<release>.json (veth) and kernel-<release>-nic.json.
+    fs::path report_path, nic_path;
     for (const auto& e : fs::directory_iterator(out)) {
         const std::string name = e.path().filename().string();
-        if (name.rfind("kernel-6.1.", 0) == 0 && name.size() > 5 &&
-            name.find(".meta.") == std::string::npos &&
-            name.compare(name.size() - 5, 5, ".json") == 0)
+        if (name.rfind("kernel-6.1.", 0) != 0 || name.size() < 5 ||
+            name.find(".meta.") != std::string::npos ||
+            name.compare(name.size() - 5, 5, ".json") != 0)
+            continue;
+        if (name.size() > 9 && name.compare(name.size() - 9, 9, "-nic.json") == 0)
+            nic_path = e.path();
+        else if (name.find("-forward.") == std::string::npos)
             report_path = e.path();
+    }
+
+    // The host-side sink is gone: the script logged its pid and port.
+    {
+        std::smatch m;
+        const std::regex sink_line(R"(sink: pid ([0-9]+) on 127\.0\.0\.1:([0-9]+))");
+        ASSERT_TRUE(std::regex_search(run.output, m, sink_line)) << "the script started no sink:\n"
+                                                                 << tail(run.output, 4000);
+        const pid_t pid = pid_t(std::stol(m[1].str()));
+        const int port = std::stoi(m[2].str());
+        EXPECT_TRUE(::kill(pid, 0) != 0 && errno == ESRCH)
+            << "the sink (pid " << pid << ") is still running after the script";
+        EXPECT_FALSE(port_in_use(port)) << "something still listens on 127.0.0.1:" << port;
     }
     ASSERT_FALSE(report_path.empty())
         << "no kernel-6.1.*.json in " << out << " (script exit " << run.status << "):\n"
@@ -206,4 +250,55 @@ TEST(KernelMatrix, Debian61BootsAndItsLedgerHolds) {
             << led.value("verdict", "");
     }
     EXPECT_TRUE(saw_zero_copy);
+
+    // ---- nic: out of the guest through virtio-net to the host's sink ----------------------
+    ASSERT_FALSE(nic_path.empty())
+        << "no kernel-6.1.*-nic.json in " << out << " (script exit " << run.status << "):\n"
+        << tail(run.output, 20000);
+    json nic = json::parse(read_file(nic_path), nullptr, false);
+    ASSERT_FALSE(nic.is_discarded()) << nic_path << " is not JSON";
+    EXPECT_EQ(nic.value("complete", false), true) << nic.value("interrupted", json()).dump();
+    ASSERT_TRUE(nic.contains("cells") && nic["cells"].is_array());
+    ASSERT_EQ(nic["cells"].size(), 2u) << "one-copy and zero-copy, 64 KiB";
+    bool saw_nic_zero_copy = false;
+    for (const json& cell : nic["cells"]) {
+        const std::string name = "nic " + cell.value("strategy", "?");
+        SCOPED_TRACE(name);
+        EXPECT_EQ(cell.value("transport", ""), "nic");
+        // Bytes the sink received (its tally) equal bytes sent.
+        EXPECT_GT(cell.value("bytes_sent", 0), 0);
+        EXPECT_EQ(cell["bytes_received"], cell["bytes_sent"]);
+        if (cell.value("strategy", "") != "zero-copy") continue;
+        saw_nic_zero_copy = true;
+        // Every completion arrived and none says the kernel copied: the pages left the guest
+        // kernel by reference.
+        const json& zc = cell["zerocopy"];
+        ASSERT_TRUE(zc.is_object()) << zc;
+        EXPECT_GT(zc.value("sends", 0), 0);
+        EXPECT_EQ(zc.value("completions", -1), zc.value("sends", -2)) << zc;
+        EXPECT_EQ(zc.value("missing_completions", -1), 0) << zc;
+        EXPECT_EQ(zc.value("completions_copied", -1), 0) << zc;
+        // No deferred copy: the ledger's figure where it gives one, else the sender
+        // namespace's raw counter (the tracer ran in the guest).
+        const json& led = cell["ledger"];
+        ASSERT_TRUE(led.contains("tracer") && led["tracer"].value("available", false))
+            << "tracer unavailable in the 6.1 guest (nic)";
+        if (is_number(led["deferred_copy_bytes"])) {
+            EXPECT_EQ(led["deferred_copy_bytes"].get<double>(), 0.0);
+            EXPECT_EQ(led.value("verdict", "").find("not effective"), std::string::npos)
+                << led.value("verdict", "");
+            EXPECT_NE(led.value("verdict", "").find("effective"), std::string::npos)
+                << led.value("verdict", "");
+        } else {
+            const json raw = led.value("by_namespace", json::object())
+                                 .value("sender", json::object())
+                                 .value("raw", json::object());
+            ASSERT_TRUE(raw.contains("deferred_bytes")) << led.dump(1).substr(0, 4000);
+            EXPECT_EQ(raw.value("deferred_bytes", -1), 0) << raw;
+        }
+        // A ledger that knows the nic transport (no local receiver) passes all its checks.
+        if (led.value("transport", "") == "nic")
+            EXPECT_TRUE(cell.value("passed", false)) << cell["checks"].dump(1);
+    }
+    EXPECT_TRUE(saw_nic_zero_copy);
 }
