@@ -9,6 +9,7 @@
 #include "vmlinux.h"
 
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
@@ -23,8 +24,8 @@ char LICENSE[] SEC("license") = "GPL";
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CS_MAX_NAMESPACES);
-	__type(key, __u32);   /* net->ns.inum */
-	__type(value, __u32); /* slot in cs_counters */
+	__type(key, __u32); /* net->ns.inum */
+	__type(value, struct cs_ns_entry);
 } cs_ns_filter SEC(".maps");
 
 struct {
@@ -52,10 +53,10 @@ static __always_inline struct cs_counters *counters_for_net(const struct net *ne
 	if (!net)
 		return NULL;
 	__u32 inum = net->ns.inum;
-	__u32 *slot = bpf_map_lookup_elem(&cs_ns_filter, &inum);
-	if (!slot)
+	struct cs_ns_entry *e = bpf_map_lookup_elem(&cs_ns_filter, &inum);
+	if (!e)
 		return NULL;
-	return bpf_map_lookup_elem(&cs_counters, slot);
+	return bpf_map_lookup_elem(&cs_counters, &e->slot);
 }
 
 static __always_inline struct cs_counters *counters_for_dev(const struct net_device *dev)
@@ -65,18 +66,41 @@ static __always_inline struct cs_counters *counters_for_dev(const struct net_dev
 	return counters_for_net(dev->nd_net.net);
 }
 
+/* The counters of a TCP socket in a watched namespace, given its fields (read directly or
+ * probed by the caller); NULL when a shared namespace's socket filter leaves it out. */
+static __always_inline struct cs_counters *counters_for_sock_fields(__u32 inum, __u16 num,
+								    __u16 dport, __u32 daddr,
+								    __u32 rcv_saddr)
+{
+	struct cs_ns_entry *e = bpf_map_lookup_elem(&cs_ns_filter, &inum);
+	if (!e)
+		return NULL;
+	__u32 slot = e->slot;
+	if (e->peer_port) {
+		if (dport == bpf_htons(e->peer_port) && daddr == e->peer_addr)
+			slot = e->slot;
+		else if (num == e->peer_port && rcv_saddr == e->peer_addr)
+			slot = e->peer_slot;
+		else
+			return NULL;
+	}
+	return bpf_map_lookup_elem(&cs_counters, &slot);
+}
+
 /* Lab TCP sockets only. sk_protocol was a bitfield before v5.6 (commit bf9765145b85
  * "sock: Make sk_protocol a 16-bit value"); the probed bitfield read handles both. */
 static __always_inline struct cs_counters *counters_for_tcp_sock(const struct sock *sk)
 {
 	if (!sk)
 		return NULL;
-	struct cs_counters *c = counters_for_net(sk->__sk_common.skc_net.net);
-	if (!c)
+	const struct net *net = sk->__sk_common.skc_net.net;
+	if (!net)
 		return NULL;
 	if (BPF_CORE_READ_BITFIELD(sk, sk_protocol) != IPPROTO_TCP)
 		return NULL;
-	return c;
+	return counters_for_sock_fields(net->ns.inum, sk->__sk_common.skc_num,
+					sk->__sk_common.skc_dport, sk->__sk_common.skc_daddr,
+					sk->__sk_common.skc_rcv_saddr);
 }
 
 /* ---- skb helpers ------------------------------------------------------------------ */
@@ -365,11 +389,12 @@ int BPF_PROG(cs_zc_complete, struct sk_buff *skb, struct ubuf_info *uarg, bool s
 	struct sock *sk = BPF_CORE_READ(notify, sk);
 	if (!sk)
 		return 0;
-	__u32 inum = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	__u32 *slot = bpf_map_lookup_elem(&cs_ns_filter, &inum);
-	if (!slot || BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_TCP)
+	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
-	struct cs_counters *c = bpf_map_lookup_elem(&cs_counters, slot);
+	struct cs_counters *c = counters_for_sock_fields(
+		BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum), BPF_CORE_READ(sk, __sk_common.skc_num),
+		BPF_CORE_READ(sk, __sk_common.skc_dport), BPF_CORE_READ(sk, __sk_common.skc_daddr),
+		BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
 	if (!c)
 		return 0;
 	struct ubuf_info_msgzc *zc = (struct ubuf_info_msgzc *)uarg; /* ubuf is its first member */

@@ -49,6 +49,19 @@ struct cs_counters {
 	__u64 v[CS_NR_COUNTERS];
 };
 
+/* cs_ns_filter's value: where a watched namespace's counts go. A lab namespace is ours
+ * alone (peer_port 0: every TCP socket in it counts). The nic transport runs in the host's
+ * own namespace, shared with everything else: there socket counts are kept only for TCP
+ * sockets connected to peer_addr:peer_port (ours, into slot) or bound to it (a sink running
+ * in this namespace, into peer_slot). Device-level counts always go to slot. */
+struct cs_ns_entry {
+	__u32 slot;
+	__u32 peer_slot;
+	__u32 peer_addr; /* IPv4, network byte order */
+	__u16 peer_port; /* host byte order; 0: no socket filter */
+	__u16 pad;
+};
+
 /* What tcp_sendmsg_locked's tracepoint saw, per task, until sock_send_length reports how
  * many bytes that sendmsg moved. */
 struct cs_send_ctx {

@@ -430,3 +430,123 @@ TEST(LedgerForward, BeforeLinux617TheRouterCopies) {
 
 } // namespace
 } // namespace copyscope
+
+namespace copyscope {
+namespace {
+
+// nic: this host's namespace only; the sink's tally (16 B a connection) comes back.
+LedgerInput nic_cell(Strategy s, uint64_t bytes) {
+    LedgerInput in = veth_cell(s, bytes);
+    in.transport = Transport::nic;
+    in.app.response_bytes = 16;
+    TracerView& tv = *in.tracer;
+    tv.receiver_ns = tv.sender_ns;
+    tv.receiver = KernelCounts{};
+    tv.sender.recv_bytes = 16;
+    tv.local_sink = KernelCounts{}; // nobody listens at the peer's address here
+    if (in.zerocopy) in.zerocopy->completions_copied = 0; // left by reference through a NIC
+    return in;
+}
+
+TEST(LedgerNic, RemoteReceiverZeroCopyIsEffective) {
+    auto r = compute_ledger(nic_cell(Strategy::zero_copy, 64 * MiB));
+    EXPECT_EQ(r.ledger["verdict"],
+              "MSG_ZEROCOPY effective on nic: 100% of bytes sent by reference, no copy on this "
+              "host");
+    EXPECT_EQ(r.ledger["receiver_in_this_kernel"], false);
+    EXPECT_EQ(r.ledger["receive_copy_bytes"]["unsupported"],
+              "the receiver is outside this kernel (nic): its copies are not seen here");
+    EXPECT_TRUE(r.ledger["copies_per_byte"]["unsupported"].is_string());
+    EXPECT_DOUBLE_EQ(r.ledger["this_host_copies_per_byte"].get<double>(), 0.0);
+    EXPECT_DOUBLE_EQ(r.ledger["this_host_copies_per_byte_expected"].get<double>(), 0.0);
+    EXPECT_EQ(r.ledger["deferred_copy_bytes"], 0);
+    EXPECT_DOUBLE_EQ(r.ledger["deferred_copy_percent"].get<double>(), 0.0);
+    EXPECT_EQ(r.ledger["responses"]["send_copy_bytes"]["unsupported"],
+              "sent by the peer outside this kernel");
+    EXPECT_EQ(r.ledger["responses"]["receive_copy_bytes"], 16);
+    ASSERT_NE(find_check(r, "ledger: answer copies"), nullptr);
+    EXPECT_EQ(find_check(r, "ledger: receive copy"), nullptr); // not evaluated, and why
+    for (const auto& c : r.checks)
+        EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
+}
+
+TEST(LedgerNic, RemoteReceiverCopyStrategiesCountThisHostOnly) {
+    auto r = compute_ledger(nic_cell(Strategy::two_copy, 8 * MiB));
+    EXPECT_DOUBLE_EQ(r.ledger["this_host_copies_per_byte"].get<double>(), 2.0);
+    EXPECT_EQ(r.ledger["kernel_send_copy_bytes"], 8 * MiB);
+    EXPECT_TRUE(r.ledger["copies_per_byte_parts"]["receive"].is_object());
+    for (const auto& c : r.checks)
+        EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
+    // The send side is still exact.
+    auto in = nic_cell(Strategy::one_copy, 8 * MiB);
+    in.tracer->sender.send_copy_bytes += 1;
+    EXPECT_FALSE(find_check(compute_ledger(in), "ledger: send copy")->passed);
+}
+
+TEST(LedgerNic, CopiedZeroCopyOnTheWayOutIsNotEffective) {
+    // e.g. a packet tap on the NIC: the host copied every zerocopy skb.
+    auto in = nic_cell(Strategy::zero_copy, 8 * MiB);
+    for (auto& h : in.tracer->hooks)
+        if (h.hook == std::string(hook_deferred)) h.mechanism = "fexit";
+    in.tracer->sender.deferred_bytes = 8 * MiB;
+    in.zerocopy->completions_copied = in.zerocopy->completions;
+    auto r = compute_ledger(in);
+    EXPECT_EQ(r.ledger["receiver_in_this_kernel"], false);
+    const std::string v = r.ledger["verdict"].get<std::string>();
+    EXPECT_EQ(v.rfind("MSG_ZEROCOPY not effective on nic: 100% of zerocopy bytes copied on this "
+                      "host",
+                      0),
+              0u)
+        << v;
+    for (const auto& c : r.checks)
+        EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
+}
+
+TEST(LedgerNic, SinkInThisKernelIsSaidSo) {
+    // `copyscope sink` on 127.0.0.1 in the same namespace: lo, local delivery, receive copies.
+    auto in = nic_cell(Strategy::zero_copy, 64 * MiB);
+    in.zerocopy->completions_copied = in.zerocopy->completions;
+    in.tracer->sender.rx_zc_bytes = 64 * MiB;
+    in.tracer->local_sink->recv_bytes = 64 * MiB;
+    in.tracer->local_sink->send_copy_bytes = 16;
+    auto r = compute_ledger(in);
+    EXPECT_EQ(r.ledger["receiver_in_this_kernel"], true);
+    EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), 2.0);
+    EXPECT_EQ(r.ledger["receive_copy_bytes"], 64 * MiB);
+    EXPECT_EQ(r.ledger["verdict"],
+              "MSG_ZEROCOPY not effective on nic: 100% of zerocopy bytes copied at local "
+              "delivery in copyscope's own namespace (the sink runs in this kernel)");
+    EXPECT_EQ(find_check(r, "ledger: answer copies")->detail,
+              "received in sender 16 B, sent in local_sink 16 B; answers 16 B");
+    for (const auto& c : r.checks)
+        EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
+}
+
+TEST(LedgerNic, UnsplitSocketsOfALocalSinkAreSubtracted) {
+    // Without the socket split a local sink shares the sender's counters, like loopback.
+    auto in = nic_cell(Strategy::one_copy, 4 * MiB);
+    in.tracer->local_sink.reset();
+    in.tracer->sender.recv_bytes = 4 * MiB + 16;
+    in.tracer->sender.send_copy_bytes = 4 * MiB + 16;
+    auto r = compute_ledger(in);
+    EXPECT_EQ(r.ledger["receiver_in_this_kernel"], true);
+    EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), 2.0);
+    for (const auto& c : r.checks)
+        EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
+}
+
+TEST(LedgerNic, NoTracerSaysWhyNeverZero) {
+    LedgerInput in;
+    in.strategy = Strategy::one_copy;
+    in.transport = Transport::nic;
+    in.app.bytes_sent = in.app.bytes_received = MiB;
+    in.app.response_bytes = 16;
+    in.tracer_unavailable = "BPF load failed";
+    auto r = compute_ledger(in);
+    EXPECT_TRUE(r.ledger["receiver_in_this_kernel"].is_null());
+    EXPECT_EQ(r.ledger["receive_copy_bytes"]["unsupported"], "BPF load failed");
+    EXPECT_EQ(r.ledger["copies_per_byte"]["unsupported"], "BPF load failed");
+}
+
+} // namespace
+} // namespace copyscope

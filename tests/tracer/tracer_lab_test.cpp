@@ -6,7 +6,10 @@
 #include <cstdio>
 #include <fstream>
 #include <future>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -14,6 +17,7 @@
 
 #include "common/unique_fd.h"
 #include "runner/runner.h"
+#include "runner/sink.h"
 #include "support/run_binary.h"
 #include "support/system_probe.h"
 #include "tracer/bpf_tracer.h"
@@ -269,6 +273,134 @@ TEST(TracerBinary, TwoRunsAtOnceCountOnlyTheirOwnBytes) {
     EXPECT_EQ(u64(lb, "kernel_send_copy_bytes"), 0u);
     EXPECT_NE(lb["verdict"].get<std::string>().find("not effective"), std::string::npos);
     EXPECT_EQ(our_programs_after_release(), "");
+}
+
+// rr: the answers come back the other way; the ledger keeps them apart, exactly, and the
+// messages still cost 3/2/2/2 copies per byte (veth: each direction in its own namespace;
+// loopback: one namespace, the answers taken off its totals).
+TEST_F(TracerLab, RequestResponseAnswersAccountedApart) {
+    COPYSCOPE_REQUIRE_ROOT();
+    for (Transport t : {Transport::veth, Transport::loopback})
+        for (Strategy s : all_strategies) {
+            CellSpec spec;
+            spec.strategy = s;
+            spec.transport = t;
+            spec.pattern = Pattern::rr;
+            spec.message_size = 4096;
+            spec.bytes = 2 * MiB;
+            CellResult r = run_cell(spec, {tracer_});
+            SCOPED_TRACE(std::string(to_string(t)) + " " + strategy_name(s));
+            ASSERT_TRUE(r.error.empty()) << r.error;
+            EXPECT_EQ(failed_checks(r), "");
+            const nlohmann::json& L = r.ledger;
+            EXPECT_EQ(r.app.response_bytes, r.app.messages_sent * kResponseSize);
+            EXPECT_EQ(u64(L, "receive_copy_bytes"), r.app.bytes_received);
+            EXPECT_EQ(u64(L["responses"], "bytes"), r.app.response_bytes);
+            EXPECT_EQ(u64(L["responses"], "receive_copy_bytes"), r.app.response_bytes);
+            const double expected = s == Strategy::two_copy ? 3.0 : 2.0;
+            EXPECT_NEAR(L["copies_per_byte"].get<double>(), expected, 0.01 * expected);
+            bool answer_check = false;
+            for (const auto& c : r.checks)
+                answer_check |= c.name == "ledger: answer copies == answer bytes";
+            EXPECT_EQ(answer_check, t == Transport::veth); // loopback: not separable, said why
+            if (t == Transport::veth) {
+                EXPECT_EQ(u64(L["by_namespace"]["receiver"], "response_send_copy_bytes"),
+                          r.app.response_bytes);
+                EXPECT_EQ(u64(L["by_namespace"]["sender"], "response_receive_copy_bytes"),
+                          r.app.response_bytes);
+            }
+        }
+}
+
+// forward: the router is counted too; on 6.17+ zerocopy skbs cross it by reference and are
+// copied at local delivery in the receiver (before 6.17: at the first receive, the router).
+TEST_F(TracerLab, ForwardChargesEachNamespace) {
+    COPYSCOPE_REQUIRE_ROOT();
+    for (Strategy s : {Strategy::one_copy, Strategy::zero_copy}) {
+        CellSpec spec;
+        spec.strategy = s;
+        spec.transport = Transport::forward;
+        spec.message_size = 65536;
+        spec.bytes = 32 * MiB;
+        CellResult r = run_cell(spec, {tracer_});
+        SCOPED_TRACE(strategy_name(s));
+        ASSERT_TRUE(r.error.empty()) << r.error;
+        EXPECT_EQ(failed_checks(r), "");
+        const nlohmann::json& L = r.ledger;
+        ASSERT_TRUE(L["by_namespace"].contains("router")) << L["by_namespace"].dump();
+        EXPECT_EQ(u64(L["by_namespace"]["router"], "receive_copy_bytes"), 0u);
+        EXPECT_EQ(u64(L["by_namespace"]["receiver"], "receive_copy_bytes"), r.app.bytes_received);
+        EXPECT_NEAR(L["copies_per_byte"].get<double>(), 2.0, 0.02);
+        if (s == Strategy::zero_copy) {
+            const nlohmann::json& raw = L["by_namespace"]["router"]["raw"];
+            EXPECT_GT(u64(raw, "rx_zc_bytes"), 0u); // zerocopy skbs reached the router
+            const std::string v = L["verdict"].get<std::string>();
+            EXPECT_NE(v.find("not effective on forward"), std::string::npos) << v;
+            const uint64_t in_router = u64(L["by_namespace"]["router"], "deferred_copy_bytes");
+            const uint64_t in_receiver = u64(L["by_namespace"]["receiver"], "deferred_copy_bytes");
+            if (in_receiver >= in_router)
+                EXPECT_NE(v.find("receiver's namespace"), std::string::npos) << v;
+            else
+                EXPECT_NE(v.find("router's namespace"), std::string::npos) << v;
+        } else {
+            EXPECT_TRUE(L["verdict"].is_null());
+        }
+    }
+}
+
+// A free TCP port on 127.0.0.1 (bound, read back, released).
+uint16_t free_port() {
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0)
+        return 0;
+    return ntohs(a.sin_port);
+}
+
+// nic with the sink on 127.0.0.1 in copyscope's own namespace: the "NIC" is lo, so the sink's
+// receive copies and the zerocopy copy at local delivery happen in this kernel, and the
+// ledger must say so (not claim a remote receiver with no copies).
+TEST_F(TracerLab, NicToASinkInThisKernelIsSaidToBeLocal) {
+    COPYSCOPE_REQUIRE_ROOT();
+    for (Strategy s : {Strategy::one_copy, Strategy::zero_copy}) {
+        const uint16_t port = free_port();
+        ASSERT_NE(port, 0);
+        const std::string peer = "127.0.0.1:" + std::to_string(port);
+        std::atomic<bool> stop{false};
+        SinkOptions so;
+        so.listen = peer;
+        so.connections = 1;
+        so.quiet = true;
+        so.stop = &stop;
+        std::jthread sink([&] { run_sink(so); });
+        usleep(200 * 1000); // let it listen
+        CellSpec spec;
+        spec.strategy = s;
+        spec.transport = Transport::nic;
+        spec.peer = peer;
+        spec.message_size = 65536;
+        spec.bytes = 16 * MiB;
+        CellResult r = run_cell(spec, {tracer_});
+        stop = true;
+        SCOPED_TRACE(strategy_name(s));
+        ASSERT_TRUE(r.error.empty()) << r.error;
+        EXPECT_EQ(failed_checks(r), "");
+        const nlohmann::json& L = r.ledger;
+        EXPECT_EQ(L["receiver_in_this_kernel"], true) << L["receiver_evidence"];
+        EXPECT_EQ(u64(L, "receive_copy_bytes"), r.app.bytes_received);
+        EXPECT_EQ(u64(L["by_namespace"]["local_sink"], "response_send_copy_bytes"), kSinkTallySize);
+        EXPECT_EQ(u64(L["responses"], "receive_copy_bytes"), kSinkTallySize);
+        EXPECT_NEAR(L["copies_per_byte"].get<double>(), 2.0, 0.02);
+        EXPECT_TRUE(L["tracer"]["socket_filter"].is_string());
+        if (s == Strategy::zero_copy)
+            EXPECT_EQ(L["verdict"],
+                      "MSG_ZEROCOPY not effective on nic: 100% of zerocopy bytes copied at local "
+                      "delivery in copyscope's own namespace (the sink runs in this kernel)");
+    }
 }
 
 // Loading and destroying the tracer leaves no program, link or map of ours behind.

@@ -313,7 +313,8 @@ LedgerResult compute_ledger(const LedgerInput& in) {
             const bool shared = receiver_here == true && !tv.local_sink;
             sides.emplace_back("sender", shared ? Part::shared : Part::sender, tv.sender_ns,
                                &tv.sender);
-            if (tv.local_sink)
+            // A sink's sockets here are a side of their own only when it is here at all.
+            if (tv.local_sink && receiver_here == true)
                 sides.emplace_back("local_sink", Part::local_sink, tv.sender_ns, &*tv.local_sink);
         } else if (tv.receiver_ns == tv.sender_ns) {
             sides.emplace_back("shared", Part::shared, tv.sender_ns, &tv.sender);

@@ -182,10 +182,11 @@ BpfTracer::~BpfTracer() {
     if (skel_) copyscope_bpf__destroy(skel_); // detaches every link, closes every fd
 }
 
-void BpfTracer::watch(const std::vector<uint64_t>& inodes) {
-    if (inodes.size() > CS_MAX_NAMESPACES)
-        throw RunError("tracer: " + std::to_string(inodes.size()) +
-                       " namespaces to watch; at most " + std::to_string(CS_MAX_NAMESPACES));
+void BpfTracer::watch(const std::vector<uint64_t>& inodes, const std::optional<PeerFilter>& peer) {
+    const size_t slots_needed = inodes.size() + (peer ? 1 : 0);
+    if (slots_needed > CS_MAX_NAMESPACES)
+        throw RunError("tracer: " + std::to_string(slots_needed) +
+                       " counter slots to watch; at most " + std::to_string(CS_MAX_NAMESPACES));
     const int filter = bpf_map__fd(skel_->maps.cs_ns_filter);
     const int counters = bpf_map__fd(skel_->maps.cs_counters);
 
@@ -195,30 +196,52 @@ void BpfTracer::watch(const std::vector<uint64_t>& inodes) {
         bpf_map_delete_elem(filter, &key);
     }
     watched_.clear();
+    peer_slot_.reset();
     std::vector<cs_counters> zero(possible_cpus());
     std::memset(zero.data(), 0, zero.size() * sizeof(cs_counters));
     for (__u32 slot = 0; slot < CS_MAX_NAMESPACES; ++slot)
         if (bpf_map_update_elem(counters, &slot, zero.data(), BPF_ANY))
             throw RunError(fail("tracer: zeroing counters", errno));
     misses_at_watch_ = total_recursion_misses();
-    __u32 slot = 0;
-    for (uint64_t inode : inodes) {
-        if (std::find(watched_.begin(), watched_.end(), inode) != watched_.end()) continue;
-        __u32 key = static_cast<__u32>(inode); // net->ns.inum is 32 bits
-        if (bpf_map_update_elem(filter, &key, &slot, BPF_ANY))
+    std::vector<uint64_t> unique;
+    for (uint64_t inode : inodes)
+        if (std::find(unique.begin(), unique.end(), inode) == unique.end()) unique.push_back(inode);
+    const __u32 peer_slot = static_cast<__u32>(unique.size()); // after every namespace's own
+    for (size_t i = 0; i < unique.size(); ++i) {
+        cs_ns_entry entry{};
+        entry.slot = static_cast<__u32>(i);
+        if (peer && peer->namespace_inode == unique[i]) {
+            entry.peer_slot = peer_slot;
+            entry.peer_addr = peer->addr;
+            entry.peer_port = peer->port;
+            peer_slot_ = peer_slot;
+        }
+        __u32 key = static_cast<__u32>(unique[i]); // net->ns.inum is 32 bits
+        if (bpf_map_update_elem(filter, &key, &entry, BPF_ANY))
             throw RunError(fail("tracer: namespace filter", errno));
-        watched_.push_back(inode);
-        ++slot;
+        watched_.push_back(unique[i]);
     }
+    if (peer && !peer_slot_)
+        throw RunError("tracer: peer filter for namespace " +
+                       std::to_string(peer->namespace_inode) + ", which is not watched");
 }
 
 KernelCounts BpfTracer::read(uint64_t inode) const {
     auto it = std::find(watched_.begin(), watched_.end(), inode);
     if (it == watched_.end())
         throw RunError("tracer: namespace " + std::to_string(inode) + " is not watched");
-    __u32 slot = static_cast<__u32>(it - watched_.begin());
+    return read_slot(static_cast<uint32_t>(it - watched_.begin()));
+}
+
+KernelCounts BpfTracer::read_peer_bound() const {
+    if (!peer_slot_) throw RunError("tracer: no peer filter is set");
+    return read_slot(*peer_slot_);
+}
+
+KernelCounts BpfTracer::read_slot(uint32_t slot) const {
+    __u32 key = slot;
     std::vector<cs_counters> per_cpu(possible_cpus());
-    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.cs_counters), &slot, per_cpu.data()))
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.cs_counters), &key, per_cpu.data()))
         throw RunError(fail("tracer: reading counters", errno));
     cs_counters sum{};
     for (const auto& c : per_cpu)

@@ -4,6 +4,7 @@
 // destroying the object (or the process dying) unloads everything.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,10 +23,23 @@ class BpfTracer {
     BpfTracer(const BpfTracer&) = delete;
     BpfTracer& operator=(const BpfTracer&) = delete;
 
-    // Counts only these namespaces from now on, from zero. At most CS_MAX_NAMESPACES.
-    void watch(const std::vector<uint64_t>& namespace_inodes);
+    // A namespace shared with the rest of the host (nic: copyscope's own): count only TCP
+    // sockets connected to addr:port there, and apart from them those bound to it (a sink
+    // running in the same namespace).
+    struct PeerFilter {
+        uint64_t namespace_inode = 0;
+        uint32_t addr = 0; // IPv4, network byte order
+        uint16_t port = 0; // host byte order
+    };
+
+    // Counts only these namespaces from now on, from zero. At most CS_MAX_NAMESPACES, one
+    // fewer with a peer filter (its bound sockets take a slot of their own).
+    void watch(const std::vector<uint64_t>& namespace_inodes,
+               const std::optional<PeerFilter>& peer = std::nullopt);
     // Counts of one watched namespace so far, summed over CPUs.
     KernelCounts read(uint64_t namespace_inode) const;
+    // With a peer filter: the counts of the sockets bound to the peer's address.
+    KernelCounts read_peer_bound() const;
     // Program runs the kernel skipped (recursion protection) since watch().
     uint64_t missed_events() const;
 
@@ -38,7 +52,10 @@ class BpfTracer {
 
     HookPlan plan_;
     copyscope_bpf* skel_ = nullptr;
+    KernelCounts read_slot(uint32_t slot) const;
+
     std::vector<uint64_t> watched_;
+    std::optional<uint32_t> peer_slot_;
     uint64_t misses_at_watch_ = 0;
 };
 

@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include <arpa/inet.h>
+
 #include "common/errors.h"
 #include "lab/lab.h"
 #include "ledger/ledger.h"
@@ -58,9 +60,20 @@ class TracerObserver final : public CellObserver {
         sender_ns_ = lab.sender_ns().inode();
         receiver_ns_ = lab.receiver_ns().inode();
         router_ns_ = lab.router_ns() ? lab.router_ns()->inode() : 0;
+        nic_peer_.clear();
         if (!bpf_) return;
         try {
-            bpf_->watch(lab.namespace_inodes());
+            std::optional<BpfTracer::PeerFilter> peer;
+            if (lab.transport() == Transport::nic) {
+                // copyscope's own namespace carries the rest of the host's traffic too.
+                in_addr a{};
+                if (::inet_pton(AF_INET, lab.receiver_address().c_str(), &a) != 1)
+                    throw RunError("tracer: peer address '" + lab.receiver_address() +
+                                   "' is not IPv4");
+                peer = BpfTracer::PeerFilter{sender_ns_, a.s_addr, lab.receiver_port()};
+                nic_peer_ = lab.receiver_address() + ":" + std::to_string(lab.receiver_port());
+            }
+            bpf_->watch(lab.namespace_inodes(), peer);
         } catch (const RunError& e) {
             cell_error_ = e.what();
         }
@@ -88,6 +101,7 @@ class TracerObserver final : public CellObserver {
                 // the first receive) are charged to it, not to either end.
                 tv.router_ns = router_ns_;
                 if (router_ns_) tv.router = bpf_->read(router_ns_);
+                if (!nic_peer_.empty()) tv.local_sink = bpf_->read_peer_bound();
                 tv.missed_events = bpf_->missed_events();
                 in.tracer = std::move(tv);
             } catch (const RunError& e) {
@@ -98,6 +112,13 @@ class TracerObserver final : public CellObserver {
         if (bpf_) {
             out.ledger["tracer"]["hook_mode"] = std::string(to_string(bpf_->plan().mode));
             if (!load_note_.empty()) out.ledger["tracer"]["note"] = load_note_;
+            if (!nic_peer_.empty())
+                out.ledger["tracer"]["socket_filter"] =
+                    "copyscope's own namespace is shared with the host: socket counts (send, "
+                    "receive, retransmits, completions) only for TCP sockets connected to " +
+                    nic_peer_ +
+                    " (\"sender\") or bound to it (\"local_sink\"); device "
+                    "counts (zerocopy skbs, deferred copies) for the whole namespace";
         }
         result.ledger = std::move(out.ledger);
         for (auto& c : out.checks)
@@ -112,6 +133,7 @@ class TracerObserver final : public CellObserver {
     uint64_t sender_ns_ = 0;
     uint64_t receiver_ns_ = 0;
     uint64_t router_ns_ = 0;
+    std::string nic_peer_; // nic: "ADDR:PORT" of the sink; empty otherwise
 };
 
 const char* kind_text(bool ok) {
