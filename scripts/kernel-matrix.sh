@@ -33,8 +33,18 @@
 #   --forward-run-args ARGS  the forward run's arguments; the script adds --transport forward.
 #                     Default: "--strategy zero-copy --size 64K --threads 1 --bytes 64M"; "" skips it
 #   --sink PATH       the copyscope that runs `copyscope sink` on the host (default: --copyscope).
-#                     It listens on a free port of 127.0.0.1 only and is stopped by its pid
-#                     after the guest (its log: OUT/kernel-<release>-nic.sink.log)
+#                     Stopped by its pid after the guest (its log: OUT/kernel-<release>-nic.sink.log)
+#   --nic-backend tap|user   how the guest's virtio-net reaches the sink (default: tap)
+#                     tap:  a tap device with vnet headers in an anonymous network namespace
+#                           the script makes (unshare; it vanishes with its holder process):
+#                           qemu, the tap (10.0.2.2/24) and the sink live there, nothing is
+#                           added to the host's own namespace. With vnet headers the guest's
+#                           virtio-net offers checksum offload, hence scatter-gather and TSO,
+#                           like a real NIC.
+#                     user: qemu user networking (slirp); the sink on the host's 127.0.0.1,
+#                           reached as 10.0.2.2. slirp has no vnet headers, so the guest's
+#                           virtio-net has no checksum offload, no scatter-gather: its software
+#                           GSO copies every zerocopy page and the completions say COPIED.
 #   --modules LIST    modules to load in the guest, with their dependencies (default: veth;
 #                     virtio_pci,virtio_net are added for the nic run)
 #   --timeout SEC     bound on each guest, boot to power-off (default: 900)
@@ -71,6 +81,7 @@ run_args="--strategy all --size 4K,64K --threads 1 --bytes 64M"
 nic_run_args="--strategy one-copy,zero-copy --size 64K --threads 1 --bytes 64M"
 forward_run_args="--strategy zero-copy --size 64K --threads 1 --bytes 64M"
 sink_bin=""
+nic_backend=tap
 modules="veth"
 timeout_s=900
 memory=1024
@@ -97,6 +108,7 @@ while (($#)); do
     --nic-run-args) nic_run_args=${2?}; shift 2 ;;
     --forward-run-args) forward_run_args=${2?}; shift 2 ;;
     --sink) sink_bin=${2:?}; shift 2 ;;
+    --nic-backend) nic_backend=${2:?}; shift 2 ;;
     --modules) modules=${2:?}; shift 2 ;;
     --timeout) timeout_s=${2:?}; shift 2 ;;
     --memory) memory=${2:?}; shift 2 ;;
@@ -121,6 +133,7 @@ for a in "$run_args" "$nic_run_args" "$forward_run_args"; do
     *" --transport "*|*" --peer "*) usage_error "run arguments '$a': leave --transport/--peer out, the script sets them per run" ;;
   esac
 done
+[[ $nic_backend == tap || $nic_backend == user ]] || usage_error "--nic-backend '$nic_backend': want tap or user"
 [ -n "$nic_run_args" ] && modules="$modules,virtio_pci,virtio_net"
 
 sudo_cmd=()
@@ -362,13 +375,47 @@ EOF
 sink_pid=""
 sink_port=""
 sink_log=""
+sink_addr=127.0.0.1
+# tap backend: an anonymous network namespace held by one process (its pid in ns_holder);
+# in_ns runs a command in it (nsenter execs, so $! is the command's own pid).
+ns_holder=""
+in_ns=()
+make_nic_namespace() {
+  command -v unshare >/dev/null && command -v nsenter >/dev/null && command -v ip >/dev/null ||
+    { log "nic: the tap backend needs unshare, nsenter and ip (or use --nic-backend user)"; return 1; }
+  unshare --net sleep infinity </dev/null >/dev/null 2>&1 &
+  ns_holder=$!
+  local i
+  for i in $(seq 1 50); do
+    [ "$(readlink "/proc/$ns_holder/ns/net" 2>/dev/null)" != "$(readlink /proc/self/ns/net)" ] && break
+    sleep 0.1
+  done
+  in_ns=(nsenter "--net=/proc/$ns_holder/ns/net" --)
+  if ! { "${in_ns[@]}" ip link set lo up &&
+         "${in_ns[@]}" ip tuntap add dev cs-tap0 mode tap vnet_hdr &&
+         "${in_ns[@]}" ip addr add 10.0.2.2/24 dev cs-tap0 &&
+         "${in_ns[@]}" ip link set cs-tap0 up; }; then
+    log "nic: could not make a tap device in a private network namespace (or use --nic-backend user)"
+    drop_nic_namespace
+    return 1
+  fi
+  sink_addr=10.0.2.2
+}
+drop_nic_namespace() { # the namespace (and its tap) goes with its last process
+  [ -n "$ns_holder" ] || return 0
+  kill "$ns_holder" 2>/dev/null || true
+  wait "$ns_holder" 2>/dev/null || true
+  ns_holder=""
+  in_ns=()
+  sink_addr=127.0.0.1
+}
 start_sink() { # LOG: a sink on a free port of 127.0.0.1; sets sink_pid and sink_port
   local log=$1 n try i
   n=$(sink_connections)
   for try in 1 2 3 4 5; do
-    sink_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    sink_port=$("${in_ns[@]}" python3 -c 'import socket, sys; s = socket.socket(); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' "$sink_addr")
     # Idle bound: the whole guest (the nic run is not the first); stopped by pid anyway.
-    "$sink_bin" sink --listen "127.0.0.1:$sink_port" --connections "$n" \
+    "${in_ns[@]}" "$sink_bin" sink --listen "$sink_addr:$sink_port" --connections "$n" \
       --idle-timeout $((timeout_s + 60)) </dev/null >"$log" 2>&1 &
     sink_pid=$!
     for i in $(seq 1 50); do
@@ -377,7 +424,7 @@ start_sink() { # LOG: a sink on a free port of 127.0.0.1; sets sink_pid and sink
       sleep 0.1
     done
     if grep -q 'listening on' "$log" 2>/dev/null && kill -0 "$sink_pid" 2>/dev/null; then
-      log "sink: pid $sink_pid on 127.0.0.1:$sink_port (connections $n)"
+      log "sink: pid $sink_pid on $sink_addr:$sink_port (connections $n${ns_holder:+, in the namespace of pid $ns_holder})"
       return 0
     fi
     kill "$sink_pid" 2>/dev/null || true
@@ -411,6 +458,7 @@ qemu_pid=""
 cleanup() {
   [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null
   [ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null
+  [ -n "$ns_holder" ] && kill "$ns_holder" 2>/dev/null
   true
 }
 trap cleanup EXIT
@@ -441,13 +489,20 @@ for spec in "${kernel_list[@]}"; do
   sink_status=""
   if [ -n "$nic_run_args" ]; then
     sink_log="$out/kernel-$release-nic.sink.log"
-    start_sink "$sink_log" || { failed=1; continue; }
-    # slirp: the guest's 10.0.2.2:PORT is the host's 127.0.0.1:PORT; nothing else is forwarded.
-    net=(-netdev user,id=n0 -device virtio-net-pci,netdev=n0,romfile=)
+    if [ "$nic_backend" = tap ]; then
+      make_nic_namespace || { failed=1; continue; }
+      net=(-netdev tap,id=n0,ifname=cs-tap0,script=no,downscript=no,vhost=off
+           -device virtio-net-pci,netdev=n0,romfile=)
+    else
+      # slirp: the guest's 10.0.2.2:PORT is the host's 127.0.0.1:PORT; nothing else is forwarded.
+      net=(-netdev user,id=n0 -device virtio-net-pci,netdev=n0,romfile=)
+    fi
+    start_sink "$sink_log" || { drop_nic_namespace; failed=1; continue; }
   fi
   if ! build_initramfs "$kdir" "$copyscope" "$img"; then
     log "$release: initramfs failed"
     stop_sink
+    drop_nic_namespace
     failed=1
     continue
   fi
@@ -456,7 +511,7 @@ for spec in "${kernel_list[@]}"; do
   log "$release: booting ($(basename "$deb"), initramfs $(($(stat -c %s "$img") / 1024)) KiB, runs ${runs[*]}, bound ${timeout_s}s)"
   t0=$(date +%s.%N)
   # stdin from /dev/null; the serial console to the log. Killed at the bound, by its pid.
-  qemu-system-x86_64 -accel tcg -cpu "$cpu" -m "$memory" -smp "$smp" -nographic -no-reboot \
+  "${in_ns[@]}" qemu-system-x86_64 -accel tcg -cpu "$cpu" -m "$memory" -smp "$smp" -nographic -no-reboot \
     "${net[@]}" -kernel "$kdir/vmlinuz" -initrd "$img" \
     -append "console=ttyS0 panic=-1 loglevel=5 rdinit=/init" \
     </dev/null >"$console" 2>&1 &
@@ -477,6 +532,7 @@ for spec in "${kernel_list[@]}"; do
   qemu_pid=""
   t1=$(date +%s.%N)
   stop_sink
+  drop_nic_namespace
   # Plain text: no carriage returns, no terminal escapes (SeaBIOS, copyscope's progress line).
   tr -d '\r' <"$console" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' >"$console.tmp" &&
     mv "$console.tmp" "$console"
@@ -553,7 +609,9 @@ meta = {
 }
 if "nic" in runs:
     meta["nic"] = {"guest_device": """$(marker COPYSCOPE-NIC)""" or None,
-                   "peer": "10.0.2.2:$sink_port (host 127.0.0.1:$sink_port, qemu user networking)",
+                   "backend": "$nic_backend",
+                   "peer": "10.0.2.2:$sink_port" + (" (host 127.0.0.1:$sink_port, qemu user networking)"
+                       if "$nic_backend" == "user" else " (tap with vnet headers in the script's own network namespace)"),
                    "sink_log": os.path.basename("$sink_log"), "sink": "$sink_status"}
 tmp = sys.argv[1] + ".tmp"
 with open(tmp, "w") as f: json.dump(meta, f, indent=2); f.write("\n")
