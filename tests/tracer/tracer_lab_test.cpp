@@ -396,10 +396,11 @@ TEST_F(TracerLab, NicToASinkInThisKernelIsSaidToBeLocal) {
         EXPECT_EQ(u64(L["responses"], "receive_copy_bytes"), kSinkTallySize);
         EXPECT_NEAR(L["copies_per_byte"].get<double>(), 2.0, 0.02);
         EXPECT_TRUE(L["tracer"]["socket_filter"].is_string());
-        if (s == Strategy::zero_copy)
+        if (s == Strategy::zero_copy) {
             EXPECT_EQ(L["verdict"],
                       "MSG_ZEROCOPY not effective on nic: 100% of zerocopy bytes copied at local "
                       "delivery in copyscope's own namespace (the sink runs in this kernel)");
+        }
     }
 }
 

@@ -9,34 +9,6 @@ namespace {
 
 using nlohmann::json;
 
-const char* strategy_name(Strategy s) {
-    switch (s) {
-    case Strategy::two_copy:
-        return "two-copy";
-    case Strategy::per_field:
-        return "per-field";
-    case Strategy::one_copy:
-        return "one-copy";
-    case Strategy::zero_copy:
-        return "zero-copy";
-    }
-    return "?";
-}
-
-const char* transport_name(Transport t) {
-    switch (t) {
-    case Transport::veth:
-        return "veth";
-    case Transport::loopback:
-        return "loopback";
-    case Transport::forward:
-        return "forward";
-    case Transport::nic:
-        return "nic";
-    }
-    return "?";
-}
-
 const HookUse* find_hook(const std::optional<TracerView>& tv, const char* name) {
     if (!tv) return nullptr;
     for (const auto& h : tv->hooks)
@@ -233,8 +205,8 @@ LedgerResult compute_ledger(const LedgerInput& in) {
     const AppCounts& app = in.app;
     const bool zc_cell = in.strategy == Strategy::zero_copy;
 
-    L["strategy"] = strategy_name(in.strategy);
-    L["transport"] = transport_name(in.transport);
+    L["strategy"] = to_string(in.strategy);
+    L["transport"] = to_string(in.transport);
     L["app_bytes_sent"] = app.bytes_sent;
     L["app_bytes_received"] = app.bytes_received;
     L["user_copy_bytes"] = app.user_copy_bytes;
@@ -587,7 +559,7 @@ LedgerResult compute_ledger(const LedgerInput& in) {
         } else {
             add(name, within(*cpb, *expected, ledger_tolerance),
                 std::string(far ? "this host: " : "") + "measured " + fmt(*cpb) + ", expected " +
-                    fmt(*expected) + " (" + strategy_name(in.strategy) +
+                    fmt(*expected) + " (" + std::string(to_string(in.strategy)) +
                     (far ? ", receive copy outside this kernel" : "") + ", within 1%)");
         }
     }
@@ -614,7 +586,7 @@ LedgerResult compute_ledger(const LedgerInput& in) {
         L["verdict"] = nullptr;
         return out;
     }
-    const std::string on = std::string(" on ") + transport_name(in.transport);
+    const std::string on = std::string(" on ") + std::string(to_string(in.transport));
     if (!have_send || !have_def) {
         // No kernel-side byte counts: the kernel's own notifications still tell.
         const std::string why = !have_send ? no_send : no_def;
