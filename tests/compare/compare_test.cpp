@@ -223,14 +223,17 @@ TEST(CompareCell, ThroughputUsesTheMeanAndIgnoresMovesWithinOverlappingIntervals
     a["gbit_per_second"] = 99; // the last repetition; the mean is what counts
     a["throughput"] = {{"mean", 10.0}, {"ci95_low", 9.0}, {"ci95_high", 11.0}};
     b["throughput"] = {{"mean", 8.5}, {"ci95_low", 7.0}, {"ci95_high", 9.5}};
-    const MetricDelta& m = metric(compare_cells(a, b, 5), "gbit_per_second");
+    // The comparison outlives the references into it.
+    const CellComparison close = compare_cells(a, b, 5);
+    const MetricDelta& m = metric(close, "gbit_per_second");
     EXPECT_EQ(m.a.value, 10.0);
     EXPECT_DOUBLE_EQ(*m.change, -15);
     EXPECT_EQ(m.movement, Movement::unchanged);
     EXPECT_NE(m.note.find("overlap"), std::string::npos);
 
     b["throughput"] = {{"mean_gbit_per_second", 8.0}, {"ci95_low", 7.5}, {"ci95_high", 8.5}};
-    const MetricDelta& apart = metric(compare_cells(a, b, 5), "gbit_per_second");
+    const CellComparison far = compare_cells(a, b, 5);
+    const MetricDelta& apart = metric(far, "gbit_per_second");
     EXPECT_EQ(apart.b.value, 8.0);
     EXPECT_EQ(apart.movement, Movement::regressed);
 
