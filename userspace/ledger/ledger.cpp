@@ -316,6 +316,13 @@ LedgerResult compute_ledger(const LedgerInput& in) {
             fallback += s.k->zc_fallback_bytes;
         }
     }
+    // A retransmitted zerocopy segment whose first copy was already delivered is copied
+    // again at delivery. Those bytes belong with the retransmits (kept apart, DESIGN.md),
+    // not with the application's one deferred copy per pinned byte.
+    uint64_t deferred_retransmitted = 0;
+    if (no_rtx.empty() && pinned > 0 && deferred_total > pinned)
+        deferred_retransmitted = std::min<uint64_t>(deferred_total - pinned, total.retrans_bytes);
+    deferred_total -= deferred_retransmitted;
     const bool shared_ns = std::any_of(sides.begin(), sides.end(),
                                        [](const Side& s) { return s.part == Part::shared; });
     // The application's messages' receive copies: not seen when the receiver is elsewhere.
@@ -333,6 +340,7 @@ LedgerResult compute_ledger(const LedgerInput& in) {
     L["deferred_copy_bytes"] = field(no_def, deferred_total);
     L["receive_copy_bytes"] = field(no_msg_recv, req_recv);
     L["retransmit_bytes"] = field(no_rtx, total.retrans_bytes);
+    L["deferred_copy_retransmit_bytes"] = field(no_rtx, deferred_retransmitted);
     L["receiver_in_this_kernel"] = receiver_here ? json(*receiver_here) : json(nullptr);
     if (nic) L["receiver_evidence"] = in.tracer ? json(receiver_evidence) : unsupported(no_recv);
 
@@ -352,9 +360,17 @@ LedgerResult compute_ledger(const LedgerInput& in) {
         L["responses"] = nullptr;
     }
 
+    // The retransmitted re-copies come off the namespace that copied the most, where
+    // delivery (and so the second copy) happened.
+    const Side* recopied_in = nullptr;
+    for (const auto& s : sides)
+        if (!recopied_in || deferred_bytes(*s.k, def_mech) > deferred_bytes(*recopied_in->k, def_mech))
+            recopied_in = &s;
     json by_ns = json::object();
     for (const auto& s : sides) {
         const KernelCounts& k = *s.k;
+        const uint64_t side_deferred =
+            deferred_bytes(k, def_mech) - (&s == recopied_in ? deferred_retransmitted : 0);
         json n = {
             {"inode", s.inode},
             {"kernel_send_copy_bytes", field(no_send, s.req_send_copy)},
@@ -362,7 +378,7 @@ LedgerResult compute_ledger(const LedgerInput& in) {
             {"pinned_pages", field(no_pages, k.xmit_zc_pages)},
             {"zerocopy_fallback_bytes",
              field(no_send, s.sends_requests() ? k.zc_fallback_bytes : 0)},
-            {"deferred_copy_bytes", field(no_def, deferred_bytes(k, def_mech))},
+            {"deferred_copy_bytes", field(no_def, side_deferred)},
             {"receive_copy_bytes", field(no_recv, s.req_recv)},
             {"retransmit_bytes", field(no_rtx, k.retrans_bytes)},
             {"raw", raw_counts(k)}};
