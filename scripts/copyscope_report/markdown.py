@@ -52,16 +52,16 @@ def checks_text(c):
 def host_lines(report):
     h = report.host
     bits = []
-    if h.get("kernel_release"):
-        bits.append(f"Linux {h['kernel_release']}")
-    if h.get("cpu_model"):
-        bits.append(str(h["cpu_model"]))
-    if h.get("cores") is not None:
-        bits.append(f"{h['cores']} cores")
-    if "btf_present" in h:
-        bits.append("BTF " + ("present" if h["btf_present"] else "absent"))
-    if h.get("lockdown"):
-        bits.append(f"lockdown {h['lockdown']}")
+    if h.kernel_release:
+        bits.append(f"Linux {h.kernel_release}")
+    if h.cpu_model:
+        bits.append(h.cpu_model)
+    if h.cores is not None:
+        bits.append(f"{h.cores} cores")
+    if h.btf_present is not None:
+        bits.append("BTF " + ("present" if h.btf_present else "absent"))
+    if h.lockdown:
+        bits.append(f"lockdown {h.lockdown}")
     return ", ".join(bits) if bits else "unknown"
 
 
@@ -88,7 +88,7 @@ def render(reports, cells, plot_results, notes=()):
             L.append("")
         cmd = " ".join(shlex.quote(a) for a in r.command_line) if r.command_line else "unknown"
         L.append(f"- **Host:** {host_lines(r)}")
-        tool = r.tool.get("version")
+        tool = r.tool_version
         if tool:
             L.append(f"- **copyscope:** {tool}")
         L.append(f"- **Command line:** `{cmd}`")

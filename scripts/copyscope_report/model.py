@@ -79,6 +79,206 @@ def format_size(n):
     return f"{int(n)} B"
 
 
+# ---- the ledger -------------------------------------------------------------------------------
+# The ledger's figures are read generically: every number directly in "ledger" and in each
+# "ledger.by_namespace.<namespace>" is a figure (a figure the kernel could not give is
+# Unsupported), so figures added to the report show up here without a change. These keys
+# hold numbers that are not figures (identifiers, or the expectation a figure is checked
+# against).
+NOT_FIGURES = {"inode", "copies_per_byte_expected", "this_host_copies_per_byte_expected"}
+
+# Which hook of ledger.hooks a figure comes from, by its name: (pattern, hooks), the first
+# match wins. A figure derived from several hooks (copies per byte) lists them all; the
+# application's own counts ("app") need no hook. A figure no pattern matches has hooks None
+# (evidence not known to this reader).
+FIGURE_HOOKS = [
+    ("copies_per_byte", ("send", "deferred_copy", "receive_copy")),
+    ("deferred_copy_retransmit", ("deferred_copy", "retransmits")),
+    ("deferred_copy", ("deferred_copy",)),
+    ("pinned_pages", ("pinned_pages",)),
+    ("retransmit", ("retransmits",)),
+    ("receive_copy", ("receive_copy",)),
+    ("kernel_send_copy", ("send",)),
+    ("send_copy", ("send",)),
+    ("zerocopy_pinned", ("send",)),
+    ("zerocopy_fallback", ("send",)),
+    ("app_", ()),
+    ("user_copy", ()),
+]
+
+
+def figure_hooks(name):
+    """The ledger.hooks names figure NAME comes from; () for the application's own counts,
+    None when not known."""
+    for pattern, hooks in FIGURE_HOOKS:
+        if pattern in name:
+            return hooks
+    return None
+
+
+@dataclass(frozen=True)
+class Hook:
+    """One entry of ledger.hooks: the form that ran and whether its count is exact."""
+    name: str
+    mechanism: Optional[str]
+    exact: Optional[bool]  # None when the hook did not run (unsupported)
+    unsupported: Optional[str] = None
+
+
+@dataclass
+class Ledger:
+    tracer_available: bool
+    tracer_reason: Optional[str]
+    hook_mode: Optional[str]
+    tracer_note: Optional[str]
+    hooks: Dict[str, Hook]
+    # name -> float | Unsupported, the top-level figures and those of each namespace
+    figures: Dict[str, object]
+    by_namespace: Dict[str, Dict[str, object]]
+    raw_by_namespace: Dict[str, Dict[str, float]]
+    checks_not_evaluated: List[str]
+    receiver_in_this_kernel: Optional[bool]
+    transport: Optional[str]
+    completions: Optional[int]
+    completions_copied: Optional[int]
+    zerocopy_sends: Optional[int]
+    verdict: Optional[str]
+
+    def figure(self, name, namespace=None):
+        """float, Unsupported or None."""
+        figs = self.figures if namespace is None else self.by_namespace.get(namespace, {})
+        return figs.get(name)
+
+    def evidence(self, name):
+        """"exact", "inferred", "unsupported" or "unknown" for figure NAME, from the hooks
+        it comes from (the weakest of them)."""
+        hooks = figure_hooks(name)
+        if hooks is None:
+            return "unknown"
+        levels = []
+        for h in hooks:
+            hook = self.hooks.get(h)
+            if hook is None or hook.unsupported:
+                levels.append("unsupported")
+            else:
+                levels.append("exact" if hook.exact else "inferred")
+        for level in ("unsupported", "inferred"):
+            if level in levels:
+                return level
+        return "exact"
+
+    def mechanism(self, hook):
+        h = self.hooks.get(hook)
+        return h.mechanism if h else None
+
+    def deferred_by_namespace(self):
+        """(namespace -> deferred copy bytes, raw): the ledger's figure, or the namespace's
+        raw counter where the figure is unsupported (raw True then)."""
+        out, raw = {}, False
+        for ns, figs in self.by_namespace.items():
+            d = figs.get("deferred_copy_bytes")
+            if not isinstance(d, float):
+                d = self.raw_by_namespace.get(ns, {}).get("deferred_bytes")
+                raw = raw or d is not None
+            if d is not None:
+                out[ns] = d
+        return out, raw
+
+    def pinned_bytes(self):
+        """(zerocopy pinned bytes, raw): the figure, else the sum of the raw counters."""
+        p = self.figures.get("zerocopy_pinned_bytes")
+        if isinstance(p, float):
+            return p, False
+        raw = [r["zc_pinned_bytes"] for r in self.raw_by_namespace.values()
+               if "zc_pinned_bytes" in r]
+        return (sum(raw), True) if raw else (None, False)
+
+
+def _figures(d):
+    """The numeric (or unsupported) scalars of one ledger object: name -> figure."""
+    out = {}
+    for k, v in d.items():
+        if k in NOT_FIGURES or isinstance(v, bool):
+            continue
+        f = _figure(v)
+        if isinstance(v, dict) and not isinstance(f, Unsupported):
+            continue  # a nested object, not a figure
+        if f is not None:
+            out[k] = f
+    return out
+
+
+def _int(v):
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
+def parse_ledger(led):
+    """A Ledger from a cell's "ledger" object, or None when there is none (no tracer)."""
+    if not isinstance(led, dict):
+        return None
+    tracer = led.get("tracer") if isinstance(led.get("tracer"), dict) else {}
+    hooks = {}
+    for name, h in (led.get("hooks") or {}).items():
+        if not isinstance(h, dict):
+            continue
+        if "unsupported" in h:
+            hooks[name] = Hook(name, None, None, str(h["unsupported"]))
+        else:
+            hooks[name] = Hook(name, h.get("mechanism"), {"exact": True, "inferred": False}.get(
+                h.get("count")))
+    by_ns, raw = {}, {}
+    for ns, v in (led.get("by_namespace") or {}).items():
+        if isinstance(v, dict):
+            by_ns[ns] = _figures(v)
+            r = v.get("raw") if isinstance(v.get("raw"), dict) else {}
+            raw[ns] = {k: x for k, x in ((k, _number(x)) for k, x in r.items()) if x is not None}
+    zc = led.get("zerocopy_notifications")
+    zc = zc if isinstance(zc, dict) else {}
+    here = led.get("receiver_in_this_kernel")
+    verdict = led.get("verdict")
+    return Ledger(
+        tracer_available=bool(tracer.get("available", False)),
+        tracer_reason=tracer.get("reason") if isinstance(tracer.get("reason"), str) else None,
+        hook_mode=tracer.get("hook_mode") if isinstance(tracer.get("hook_mode"), str) else None,
+        tracer_note=tracer.get("note") if isinstance(tracer.get("note"), str) else None,
+        hooks=hooks,
+        figures=_figures(led),
+        by_namespace=by_ns,
+        raw_by_namespace=raw,
+        checks_not_evaluated=[c if isinstance(c, str) else json.dumps(c)
+                              for c in led.get("checks_not_evaluated") or []],
+        receiver_in_this_kernel=here if isinstance(here, bool) else None,
+        transport=led.get("transport") if isinstance(led.get("transport"), str) else None,
+        completions=_int(zc.get("completions")),
+        completions_copied=_int(zc.get("completions_copied")),
+        zerocopy_sends=_int(zc.get("sends")),
+        verdict=verdict if isinstance(verdict, str) else None,
+    )
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    passed: bool
+
+
+@dataclass(frozen=True)
+class Host:
+    kernel_release: Optional[str] = None
+    cpu_model: Optional[str] = None
+    cores: Optional[int] = None
+    btf_present: Optional[bool] = None
+    lockdown: Optional[str] = None
+
+
+def parse_host(h):
+    h = h if isinstance(h, dict) else {}
+    text = lambda k: str(h[k]) if h.get(k) not in (None, "") else None  # noqa: E731
+    btf = h.get("btf_present")
+    return Host(text("kernel_release"), text("cpu_model"), _int(h.get("cores")),
+                btf if isinstance(btf, bool) else None, text("lockdown"))
+
+
 @dataclass
 class Cell:
     source: int  # index of the report this cell came from
@@ -112,6 +312,14 @@ class Cell:
     # counters.derived: scope -> figure -> float | Unsupported ; a scope may be Unsupported
     counters: Dict[str, object] = field(default_factory=dict)
     counters_why: Optional[str] = None  # counters null / absent
+    ledger: Optional[Ledger] = None  # the whole ledger, typed; None without a tracer
+    checks: List[Check] = field(default_factory=list)
+    bytes_received: Optional[float] = None
+
+    @property
+    def key(self):
+        """What identifies a cell across reports of the same plan."""
+        return (self.strategy, self.transport, self.pattern, self.size, self.threads)
 
     @property
     def has_ci(self):
@@ -141,8 +349,8 @@ class Cell:
 class Report:
     path: str
     schema_version: object
-    tool: dict
-    host: dict
+    tool_version: Optional[str]
+    host: Host
     command_line: List[str]
     started_at: Optional[str]
     complete: Optional[bool]
@@ -247,6 +455,10 @@ def parse_cell(raw, source=0, index=0):
         latency=latency,
         counters=counters,
         counters_why=counters_why,
+        ledger=parse_ledger(ledger),
+        checks=[Check(str(k.get("name", "?")), k.get("passed") is True)
+                for k in raw.get("checks") or [] if isinstance(k, dict)],
+        bytes_received=_number(raw.get("bytes_received")),
     )
 
 
@@ -264,8 +476,9 @@ def parse_report(doc, path="<report>", source=0):
     return Report(
         path=path,
         schema_version=doc.get("schema_version"),
-        tool=doc.get("tool") if isinstance(doc.get("tool"), dict) else {},
-        host=doc.get("host") if isinstance(doc.get("host"), dict) else {},
+        tool_version=(doc.get("tool") or {}).get("version") if isinstance(doc.get("tool"), dict)
+        else None,
+        host=parse_host(doc.get("host")),
         command_line=[str(a) for a in cl] if isinstance(cl, list) else [],
         started_at=doc.get("started_at"),
         complete=complete if isinstance(complete, bool) else None,

@@ -1,0 +1,1 @@
+"""The kernel matrix: copyscope in qemu guests booting Debian's stock kernels."""
