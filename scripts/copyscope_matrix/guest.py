@@ -21,7 +21,9 @@ ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1bc")
 class Boot:
     console: str  # the console log, plain text
     seconds: float  # host wall time, boot to power-off
-    outcome: str  # "finished", "timeout" (the whole bound), "silent" (no output for too long)
+    # "finished"; "timeout" (the whole bound), "silent" (no output for too long): hung;
+    # "panic": the guest's kernel panicked (panic=-1 with -no-reboot: qemu exits)
+    outcome: str
 
 
 def boot(qemu_cmd, console_path, bound_s, silence_s):
@@ -58,6 +60,8 @@ def boot(qemu_cmd, console_path, bound_s, silence_s):
         text = ESCAPES.sub("", f.read().decode("utf-8", "replace").replace("\r", ""))
     with open(console_path, "w") as f:  # plain text: no carriage returns, no escapes
         f.write(text)
+    if outcome == "finished" and "Kernel panic - not syncing" in text:
+        outcome = "panic"
     return Boot(text, seconds, outcome)
 
 

@@ -115,7 +115,10 @@ def compare_cells(run, a, t):
             row = Row(run, cell, ns, name, fa.get(name), ft.get(name), _evidence(la, name),
                       _evidence(lt, name), tol, ok, why)
             hooks = figure_hooks(name) or ()
-            if hooks and all(la.mechanism(h) == lt.mechanism(h) for h in hooks):
+            given = [isinstance(v, float) for v in (fa.get(name), ft.get(name))]
+            if given[0] != given[1]:
+                pass  # given one way only: never the traffic's doing
+            elif hooks and all(la.mechanism(h) == lt.mechanism(h) for h in hooks):
                 row.kind = "control"
                 if not ok:
                     row.why += f"; same form both ways ({_forms(la, hooks)}): the runs differ"

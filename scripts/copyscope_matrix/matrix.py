@@ -138,7 +138,7 @@ def attempt(o, k, runs, console_path):
 
 
 def boot_kernel(o, k, runs):
-    """Boots K, again when it hangs (up to --retries); returns (Boot, Console, attempts,
+    """Boots K, again when it hangs or its kernel panics (up to --retries); returns (Boot, Console, attempts,
     nic)."""
     console_path = os.path.join(o.out, f"kernel-{k.release}.console.log")
     attempts = []
@@ -147,17 +147,21 @@ def boot_kernel(o, k, runs):
         attempts.append({"outcome": b.outcome, "host_seconds": round(b.seconds, 1)})
         if b.outcome == "finished":
             break
-        what = (f"no console output for {o.silence} s" if b.outcome == "silent"
-                else f"not finished within {o.timeout} s")
-        tail = "\n".join(b.console.strip().splitlines()[-5:])
+        what = {"silent": f"hung: no console output for {o.silence} s",
+                "timeout": f"hung: not finished within {o.timeout} s",
+                "panic": "its kernel panicked"}[b.outcome]
+        lines = b.console.strip().splitlines()
+        at = next((i for i, ln in enumerate(lines) if "Oops" in ln or "BUG:" in ln), None)
+        shown = "\n".join(lines[at:at + 3] + ["..."] + lines[-3:] if at is not None
+                          else lines[-5:])
         if n < o.retries:
-            log(f"{k.release}: the guest hung ({what}; killed after {b.seconds:.0f} s); "
-                f"booting it again. Its last lines:\n{tail}")
-            os.replace(console_path, console_path.replace(".console.log",
-                                                          f".hung-{n + 1}.console.log"))
+            log(f"{k.release}: the guest {what} (after {b.seconds:.0f} s); booting it again. "
+                f"Its console:\n{shown}")
+            os.replace(console_path, console_path.replace(
+                ".console.log", f".{b.outcome}-{n + 1}.console.log"))
         else:
-            log(f"{k.release}: the guest hung ({what}; killed after {b.seconds:.0f} s), "
-                f"attempt {n + 1} of {o.retries + 1}")
+            log(f"{k.release}: the guest {what} (after {b.seconds:.0f} s), attempt {n + 1} "
+                f"of {o.retries + 1}")
     return b, guest.read_console(b.console, [n for n, _ in runs]), attempts, nic
 
 

@@ -90,7 +90,8 @@ def parser():
     a("--silence", type=int, default=300,
       help="a guest whose console stays silent this long is hung (s, default 300)")
     a("--retries", type=int, default=1,
-      help="boots again a guest that hung or ran out of time, this many times (default 1)")
+      help="boots again a guest that hung, ran out of time or whose kernel panicked, this "
+      "many times (default 1)")
     a("--memory", type=int, default=1024, help="guest memory, MB (default 1024)")
     a("--smp", type=int, default=2, help="guest CPUs (default 2)")
     a("--cpu", default="qemu64,-cx16",
