@@ -183,8 +183,8 @@ def by_figure(rows: List[Row]):
     for (run, label), rs in groups.items():
         nums = [(r.exact, r.traced) for r in rs
                 if isinstance(r.exact, float) and isinstance(r.traced, float)]
-        worst = max((abs(t - e) / abs(e) if e else (0.0 if t == e else float("inf"))
-                     for e, t in nums), default=0.0)
+        worst = max((abs(t - e) / abs(e) for e, t in nums if e), default=0.0)
+        from_zero = any(e == 0 and t != 0 for e, t in nums)
         total = lambda i: sum(n[i] for n in nums)  # noqa: E731
         summable = label.endswith(("_bytes", "pages"))
         if all(r.ok for r in rs):
@@ -193,7 +193,8 @@ def by_figure(rows: List[Row]):
             holds = "DIFFERS" if any(r.fails for r in rs) else "differs (control)"
         out.append([run, label, len(rs), _value_text(total(0)) if summable and nums else "",
                     _value_text(total(1)) if summable and nums else "",
-                    "0" if worst == 0 else f"{100 * worst:.3f}%",
+                    ("0" if worst == 0 else f"{100 * worst:.3f}%") + (" (from 0)" if from_zero
+                                                                       else ""),
                     "0.5%" if rs[0].tolerance else "exact", rs[0].exact_evidence,
                     rs[0].traced_evidence, holds])
     return out

@@ -13,6 +13,7 @@ are grouped by the kernel release they name. Prints:
 """
 import json
 import os
+import re
 
 from copyscope_report.model import ReportError, TRANSPORT_ORDER, Unsupported, format_size, \
     load_report, order_key
@@ -129,7 +130,10 @@ def kernels_of(paths):
         k["hooks"] = {n: "/".join(sorted(v)) for n, v in forms.items()}
         k["hook_mode"] = ", ".join(sorted(modes)) or "-"
         k["rows"] = {c.key: cell_row(c) for c in k["cells"]}
-    return list(by_release.values())
+    # Oldest kernel first, this machine's own last.
+    natural = lambda r: [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", r)]  # noqa
+    return sorted(by_release.values(), key=lambda k: (k["label"].endswith("(host)"),
+                                                      natural(k["release"])))
 
 
 def cell_order(key):
