@@ -65,7 +65,9 @@ fs::path find_report(const fs::path& out, const std::string& prefix, const std::
         // The release itself has no '-' after the prefix's "+debNN-cloud-amd64": the part
         // between the release and ".json" must be exactly SUFFIX.
         const std::string rest = n.substr(0, n.size() - want_end.size());
-        if (rest.size() >= 11 && rest.compare(rest.size() - 11, 11, "-cloud-amd64") == 0)
+        const std::string flavour = "-cloud-amd64";
+        if (rest.size() >= flavour.size() &&
+            rest.compare(rest.size() - flavour.size(), flavour.size(), flavour) == 0)
             return e.path();
     }
     return {};
