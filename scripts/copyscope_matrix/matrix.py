@@ -198,7 +198,8 @@ def run_kernel(o, spec):
     b, console, attempts, nic = boot_kernel(o, k, runs)
     problems, paths = [], {}
     if b.outcome != "finished":
-        problems.append(f"the guest did not finish ({attempts})")
+        problems.append(f"the guest did not finish in {len(attempts)} boot(s) ("
+                        + ", ".join(a["outcome"] for a in attempts) + ")")
     meta_runs = {}
     for name, args in runs:
         r = console.runs[name]
