@@ -10,6 +10,7 @@ packages=(
   libnl-3-dev libnl-route-3-dev               # namespaces and veth over netlink
   libgtest-dev                                # tests
   iproute2                                    # not used by copyscope; handy to inspect a lab
+  prometheus                                  # tests: promtool check metrics, a scraping server
   python3-matplotlib                          # plots
   "$@"
 )
@@ -28,4 +29,12 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
+fi
+
+# The prometheus package enables and starts its server (listening on every interface, port
+# 9090) on a host run by systemd; the tests only need its binaries and start their own.
+if [[ " ${missing[*]:-} " == *" prometheus "* ]] && [ -d /run/systemd/system ] &&
+  systemctl is-enabled --quiet prometheus 2>/dev/null; then
+  echo "deps: stopping and disabling the prometheus service the package started" >&2
+  "${sudo_cmd[@]}" systemctl disable --now prometheus >/dev/null 2>&1 || true
 fi
