@@ -281,17 +281,6 @@ TEST(Ledger, ExpectedCopiesPerByte) {
     EXPECT_FALSE(expected_copies_per_byte(Strategy::one_copy, app, std::nullopt));
 }
 
-TEST(Ledger, FormatPercent) {
-    EXPECT_EQ(format_percent(100.0), "100%");
-    EXPECT_EQ(format_percent(0.0), "0%");
-    EXPECT_EQ(format_percent(50.0), "50%");
-    EXPECT_EQ(format_percent(12.34), "12.3%");
-    EXPECT_EQ(format_percent(99.7), "99.7%");
-    EXPECT_EQ(format_percent(99.99), ">99.9%");
-    EXPECT_EQ(format_percent(0.01), "<0.1%");
-    EXPECT_EQ(format_percent(0.3), "0.3%");
-}
-
 TEST(Ledger, ZeroBytesSentHasNoCopiesPerByte) {
     auto in = veth_cell(Strategy::one_copy, 0);
     auto r = compute_ledger(in);

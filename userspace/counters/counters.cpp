@@ -1,6 +1,7 @@
 #include "counters/counters.h"
 
 #include "common/errors.h"
+#include "common/format.h"
 
 #include <cmath>
 #include <cstdio>
@@ -502,24 +503,12 @@ std::string counters_summary(const nlohmann::json& counters) {
         return std::nullopt;
     };
     std::vector<std::string> parts;
-    char buf[96];
-    if (auto v = num("cpu_seconds_per_gib")) {
-        std::snprintf(buf, sizeof(buf), "%s %.3g CPU-s/GiB",
-                      std::string(scope) == "thread" ? "task-clock" : "busy", *v);
-        parts.push_back(buf);
-    }
-    if (auto v = num("context_switches_per_second")) {
-        std::snprintf(buf, sizeof(buf), "%.0f cs/s", *v);
-        parts.push_back(buf);
-    }
-    if (auto v = num("cycles_per_byte")) {
-        std::snprintf(buf, sizeof(buf), "%.2f cycles/B", *v);
-        parts.push_back(buf);
-    }
-    if (auto v = num("instructions_per_byte")) {
-        std::snprintf(buf, sizeof(buf), "%.2f instr/B", *v);
-        parts.push_back(buf);
-    }
+    if (auto v = num("cpu_seconds_per_gib"))
+        parts.push_back(std::string(std::string(scope) == "thread" ? "task-clock" : "busy") + " " +
+                        significant(*v, 3) + " CPU-s/GiB");
+    if (auto v = num("context_switches_per_second")) parts.push_back(fixed(*v, 0) + " cs/s");
+    if (auto v = num("cycles_per_byte")) parts.push_back(fixed(*v, 2) + " cycles/B");
+    if (auto v = num("instructions_per_byte")) parts.push_back(fixed(*v, 2) + " instr/B");
     // Hardware events: say plainly when none could be counted, with the errno's name.
     unsigned hw_selected = 0, hw_counted = 0;
     std::string hw_reason;

@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
+
+#include "common/format.h"
 
 namespace copyscope {
 namespace {
@@ -80,16 +81,6 @@ json unsupported(const std::string& reason) {
 bool within(double value, double expected, double tolerance) {
     if (expected == 0) return value == 0;
     return std::fabs(value - expected) <= tolerance * std::fabs(expected);
-}
-
-std::string bytes_str(uint64_t b) {
-    return std::to_string(b) + " B";
-}
-
-std::string fmt(double v, int decimals = 3) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-    return buf;
 }
 
 // What one namespace (or, for nic, one set of sockets) plays in the cell.
@@ -188,17 +179,6 @@ std::optional<double> expected_copies_per_byte(Strategy s, const AppCounts& app,
     return user + copied + receive;
 }
 
-std::string format_percent(double p) {
-    // Never "100%" for a share that is not whole, never "0%" for one that is not empty.
-    const double r = std::round(p);
-    const bool edge = (r == 100 && p < 100) || (r == 0 && p > 0);
-    if (std::fabs(p - r) < 0.05 && !edge) return fmt(r, 0) + "%";
-    std::string s = fmt(p, 1);
-    if (s == "100.0" && p < 100) return ">99.9%";
-    if (s == "0.0" && p > 0) return "<0.1%";
-    return s + "%";
-}
-
 LedgerResult compute_ledger(const LedgerInput& in) {
     LedgerResult out;
     json& L = out.ledger;
@@ -263,12 +243,12 @@ LedgerResult compute_ledger(const LedgerInput& in) {
             tv.sender.recv_bytes > answers ? tv.sender.recv_bytes - answers : 0;
         receiver_here = sink_recv > 0 || extra_recv > 0 || tv.sender.rx_zc_bytes > 0;
         if (*receiver_here)
-            receiver_evidence = "the peer is in this kernel: " + bytes_str(sink_recv + extra_recv) +
+            receiver_evidence = "the peer is in this kernel: " + format_bytes(sink_recv + extra_recv) +
                                 " of message receive copies and " +
-                                bytes_str(tv.sender.rx_zc_bytes) +
+                                format_bytes(tv.sender.rx_zc_bytes) +
                                 " of zerocopy skbs received in copyscope's own namespace";
         else
-            receiver_evidence = "no receive copy beyond the " + bytes_str(answers) +
+            receiver_evidence = "no receive copy beyond the " + format_bytes(answers) +
                                 " of answers and no zerocopy skb received in copyscope's own "
                                 "namespace: the peer is outside this kernel";
     }
@@ -464,7 +444,7 @@ LedgerResult compute_ledger(const LedgerInput& in) {
         out.checks.push_back(Check{std::move(name), passed, std::move(detail)});
     };
     const std::string answers_off = shared_ns && answers > 0
-                                        ? " (answers " + bytes_str(answers) +
+                                        ? " (answers " + format_bytes(answers) +
                                               " taken off: one namespace carries both directions)"
                                         : "";
 
@@ -474,8 +454,8 @@ LedgerResult compute_ledger(const LedgerInput& in) {
             skip(name, no_msg_recv);
         } else {
             add(name, req_recv == app.bytes_received,
-                "receive copy " + bytes_str(req_recv) + ", received " +
-                    bytes_str(app.bytes_received) + answers_off);
+                "receive copy " + format_bytes(req_recv) + ", received " +
+                    format_bytes(app.bytes_received) + answers_off);
         }
     }
     {
@@ -484,13 +464,13 @@ LedgerResult compute_ledger(const LedgerInput& in) {
             skip(name, no_send);
         } else {
             const uint64_t sum = req_send_copy + pinned + fallback;
-            std::string detail = "copy " + bytes_str(req_send_copy) + " + pinned " +
-                                 bytes_str(pinned) + " + fallback " + bytes_str(fallback) + " = " +
-                                 bytes_str(sum) + ", sent " + bytes_str(app.bytes_sent);
+            std::string detail = "copy " + format_bytes(req_send_copy) + " + pinned " +
+                                 format_bytes(pinned) + " + fallback " + format_bytes(fallback) + " = " +
+                                 format_bytes(sum) + ", sent " + format_bytes(app.bytes_sent);
             if (total.send_unclassified_bytes)
-                detail += ", unclassified " + bytes_str(total.send_unclassified_bytes);
+                detail += ", unclassified " + format_bytes(total.send_unclassified_bytes);
             if (no_rtx.empty())
-                detail += " (retransmits " + bytes_str(total.retrans_bytes) + " counted apart)";
+                detail += " (retransmits " + format_bytes(total.retrans_bytes) + " counted apart)";
             detail += answers_off;
             add(name, sum == app.bytes_sent && total.send_unclassified_bytes == 0, detail);
         }
@@ -503,12 +483,12 @@ LedgerResult compute_ledger(const LedgerInput& in) {
         for (const auto& s : sides) {
             if (s.part == Part::sender && no_recv.empty()) {
                 ok = ok && s.ans_recv == answers;
-                parts.push_back(std::string("received in ") + s.name + " " + bytes_str(s.ans_recv));
+                parts.push_back(std::string("received in ") + s.name + " " + format_bytes(s.ans_recv));
             } else if ((s.part == Part::receiver || s.part == Part::local_sink) &&
                        no_send.empty()) {
                 ok = ok && s.ans_send_copy == answers;
                 parts.push_back(std::string("sent in ") + s.name + " " +
-                                bytes_str(s.ans_send_copy));
+                                format_bytes(s.ans_send_copy));
             }
         }
         if (shared_ns) why_not.push_back("one namespace carries both directions");
@@ -522,7 +502,7 @@ LedgerResult compute_ledger(const LedgerInput& in) {
             std::string detail;
             for (size_t i = 0; i < parts.size(); ++i)
                 detail += (i ? ", " : "") + parts[i];
-            detail += "; answers " + bytes_str(answers);
+            detail += "; answers " + format_bytes(answers);
             for (const auto& w : why_not)
                 detail += "; not checked: " + w;
             add(name, ok, detail);
@@ -535,14 +515,14 @@ LedgerResult compute_ledger(const LedgerInput& in) {
             skip(name, why);
         } else if (!zc_cell || !in.zerocopy) {
             add(name, deferred_total == 0,
-                "no zerocopy sends; deferred copy " + bytes_str(deferred_total) + " (expected 0)");
+                "no zerocopy sends; deferred copy " + format_bytes(deferred_total) + " (expected 0)");
         } else if (in.zerocopy->completions == 0) {
             skip(name, "no zerocopy completions arrived");
         } else {
             const ZerocopyStats& z = *in.zerocopy;
             const uint64_t slack = no_rtx.empty() ? total.retrans_bytes : 0;
-            std::string detail = "deferred " + bytes_str(deferred_total) + " of pinned " +
-                                 bytes_str(pinned) + "; completions " +
+            std::string detail = "deferred " + format_bytes(deferred_total) + " of pinned " +
+                                 format_bytes(pinned) + "; completions " +
                                  std::to_string(z.completions_copied) + " of " +
                                  std::to_string(z.completions) + " COPIED";
             bool ok;
@@ -560,7 +540,7 @@ LedgerResult compute_ledger(const LedgerInput& in) {
                 ok = deferred_total > 0 && deferred_total <= pinned + slack;
                 detail += "; some copied: deferred must be between 0 and pinned";
             }
-            if (slack) detail += " (retransmits " + bytes_str(slack) + " allowed)";
+            if (slack) detail += " (retransmits " + format_bytes(slack) + " allowed)";
             add(name, ok, detail);
         }
     }
@@ -574,8 +554,8 @@ LedgerResult compute_ledger(const LedgerInput& in) {
             skip(name, "model undefined (zero-copy cell without completions)");
         } else {
             add(name, within(*cpb, *expected, ledger_tolerance),
-                std::string(far ? "this host: " : "") + "measured " + fmt(*cpb) + ", expected " +
-                    fmt(*expected) + " (" + std::string(to_string(in.strategy)) +
+                std::string(far ? "this host: " : "") + "measured " + fixed(*cpb, 3) + ", expected " +
+                    fixed(*expected, 3) + " (" + std::string(to_string(in.strategy)) +
                     (far ? ", receive copy outside this kernel" : "") + ", within 1%)");
         }
     }

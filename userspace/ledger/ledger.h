@@ -105,7 +105,4 @@ std::optional<double> expected_copies_per_byte(Strategy s, const AppCounts& app,
                                                const std::optional<ZerocopyStats>& zc,
                                                bool with_receive = true);
 
-// "12%", "99.6%", "100%": whole numbers unless that would round a partial share to 0 or 100.
-std::string format_percent(double percent);
-
 } // namespace copyscope

@@ -1,18 +1,11 @@
 #include "report/summary.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <sstream>
 
 namespace copyscope {
 
 namespace {
-
-std::string fixed(double v, int digits) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-    return buf;
-}
 
 // A ledger figure: a number, or "unsupported" where the kernel could not tell.
 std::string ledger_figure(const nlohmann::json& ledger, const char* key, int digits,
@@ -54,13 +47,6 @@ std::string status(const CellResult& cell) {
 }
 
 } // namespace
-
-std::string format_size(uint64_t bytes) {
-    if (bytes >= (1ull << 20) && bytes % (1ull << 20) == 0)
-        return std::to_string(bytes >> 20) + "MiB";
-    if (bytes >= 1024 && bytes % 1024 == 0) return std::to_string(bytes >> 10) + "KiB";
-    return std::to_string(bytes);
-}
 
 std::string summary_table(const std::vector<CellResult>& cells) {
     const std::vector<std::string> header = {

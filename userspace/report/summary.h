@@ -3,12 +3,10 @@
 #include <string>
 #include <vector>
 
+#include "common/format.h" // format_size, used by the progress lines too
 #include "report/cell.h"
 
 namespace copyscope {
-
-// Formats bytes as 64, 4KiB, 1MiB... (exact binary units when they divide, else bytes).
-std::string format_size(uint64_t bytes);
 
 std::string summary_table(const std::vector<CellResult>& cells);
 
