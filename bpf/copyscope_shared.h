@@ -11,37 +11,49 @@
 
 #define CS_MAX_NAMESPACES 8
 
-/* Each counter is written by exactly one program, so a softirq program that interrupts a
+/* The counters, written once: CS_COUNTER_LIST(X) calls X(NAME, name, what) for each, in slot
+ * order. NAME makes the enum below (CS_SEND_CALLS, ...); userspace makes from the same list
+ * its KernelCounts fields and the report's "raw" keys (name). Adding a counter here is all
+ * the plumbing it needs; the program that counts it and the ledger that reads it remain.
+ *
+ * Each counter is written by exactly one program, so a softirq program that interrupts a
  * process-context one on the same CPU never races on the same word. */
+#define CS_COUNTER_LIST(X)                                                                        \
+	/* send hook (fexit tcp_sendmsg_locked, or tp_btf tcp_sendmsg_locked + sock_send_length) */ \
+	X(SEND_CALLS, send_calls, "sendmsg calls that moved bytes")                                 \
+	X(SEND_BYTES, send_bytes, "bytes the kernel accepted (sendmsg return values)")              \
+	X(SEND_COPY_BYTES, send_copy_bytes, "of those, copied into skbs (no MSG_ZEROCOPY)")         \
+	X(ZC_SEND_CALLS, zc_send_calls, "sendmsg calls with MSG_ZEROCOPY")                          \
+	X(ZC_PINNED_BYTES, zc_pinned_bytes, "MSG_ZEROCOPY honoured: user pages pinned")             \
+	X(ZC_FALLBACK_BYTES, zc_fallback_bytes,                                                     \
+	  "MSG_ZEROCOPY asked but copied (no SOCK_ZEROCOPY or no NETIF_F_SG)")                      \
+	X(SEND_UNCLASSIFIED_BYTES, send_unclassified_bytes,                                         \
+	  "accepted bytes whose send path was not seen")                                            \
+	/* xmit hook (tp_btf net_dev_start_xmit), zerocopy skbs only */                             \
+	X(XMIT_ZC_SKBS, xmit_zc_skbs, "zerocopy skbs leaving a namespace from a local socket")      \
+	X(XMIT_ZC_BYTES, xmit_zc_bytes, "their paged bytes")                                        \
+	X(XMIT_ZC_PAGES, xmit_zc_pages, "pages spanned by their fragments")                         \
+	X(FWD_ZC_BYTES, fwd_zc_bytes, "zerocopy bytes forwarded on (no socket at xmit)")            \
+	/* rx hook (tp_btf netif_receive_skb), zerocopy skbs only */                                \
+	X(RX_ZC_SKBS, rx_zc_skbs, "zerocopy skbs received")                                         \
+	X(RX_ZC_BYTES, rx_zc_bytes, "their paged bytes")                                            \
+	/* deferred hook (fexit skb_copy_ubufs) */                                                  \
+	X(DEFERRED_CALLS, deferred_calls, "skb_copy_ubufs calls that succeeded")                    \
+	X(DEFERRED_BYTES, deferred_bytes, "bytes in the fragments they replaced")                   \
+	/* receive hook (tp_btf skb_copy_datagram_iovec) */                                         \
+	X(RECV_CALLS, recv_calls, "copies from skbs to a receiver's iovec")                         \
+	X(RECV_BYTES, recv_bytes, "bytes they copied")                                              \
+	/* retransmit hook (tp_btf tcp_retransmit_skb) */                                           \
+	X(RETRANS_SEGS, retrans_segs, "segments TCP sent again")                                    \
+	X(RETRANS_BYTES, retrans_bytes, "their payload bytes")                                      \
+	/* completion hook (fentry msg_zerocopy_complete / msg_zerocopy_callback) */                \
+	X(ZC_COMPLETED_SENDS, zc_completed_sends, "MSG_ZEROCOPY sends whose completion was queued") \
+	X(ZC_COMPLETED_COPIED, zc_completed_copied, "of those, completed as copied")
+
 enum cs_counter {
-	/* send hook (fexit tcp_sendmsg_locked, or tp_btf tcp_sendmsg_locked + sock_send_length) */
-	CS_SEND_CALLS,
-	CS_SEND_BYTES,           /* bytes the kernel accepted (sendmsg return values) */
-	CS_SEND_COPY_BYTES,      /* of those, copied into skbs (no MSG_ZEROCOPY) */
-	CS_ZC_SEND_CALLS,        /* sendmsg calls with MSG_ZEROCOPY */
-	CS_ZC_PINNED_BYTES,      /* MSG_ZEROCOPY honoured: user pages pinned */
-	CS_ZC_FALLBACK_BYTES,    /* MSG_ZEROCOPY asked but copied (no SOCK_ZEROCOPY or no NETIF_F_SG) */
-	CS_SEND_UNCLASSIFIED_BYTES, /* accepted bytes whose send path was not seen */
-	/* xmit hook (tp_btf net_dev_start_xmit), zerocopy skbs only */
-	CS_XMIT_ZC_SKBS,         /* leaving a namespace from a local socket */
-	CS_XMIT_ZC_BYTES,        /* their paged bytes */
-	CS_XMIT_ZC_PAGES,        /* pages spanned by their fragments */
-	CS_FWD_ZC_BYTES,         /* zerocopy skbs forwarded on (no socket at xmit) */
-	/* rx hook (tp_btf netif_receive_skb), zerocopy skbs only */
-	CS_RX_ZC_SKBS,
-	CS_RX_ZC_BYTES,
-	/* deferred hook (fexit skb_copy_ubufs) */
-	CS_DEFERRED_CALLS,
-	CS_DEFERRED_BYTES,
-	/* receive hook (tp_btf skb_copy_datagram_iovec) */
-	CS_RECV_CALLS,
-	CS_RECV_BYTES,
-	/* retransmit hook (tp_btf tcp_retransmit_skb) */
-	CS_RETRANS_SEGS,
-	CS_RETRANS_BYTES,
-	/* completion hook (fentry msg_zerocopy_complete / msg_zerocopy_callback) */
-	CS_ZC_COMPLETED_SENDS,
-	CS_ZC_COMPLETED_COPIED,
+#define CS_COUNTER_ENUM(NAME, name, what) CS_##NAME,
+	CS_COUNTER_LIST(CS_COUNTER_ENUM)
+#undef CS_COUNTER_ENUM
 	CS_NR_COUNTERS
 };
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "common/errors.h"
+#include "tracer/bpf_tracer.h"
 #include "tracer/hooks.h"
 #include "tracer/tracer.h"
 
@@ -36,8 +37,13 @@ const HookUse& use_of(const HookPlan& plan, const std::string& hook) {
     return *it;
 }
 
-bool loads(const HookPlan& plan, Prog p) {
-    return std::find(plan.progs.begin(), plan.progs.end(), p) != plan.progs.end();
+bool loads(const HookPlan& plan, const std::string& program) {
+    return std::find(plan.programs.begin(), plan.programs.end(), program) != plan.programs.end();
+}
+
+std::string completion_target(const HookPlan& plan) {
+    auto it = plan.attach_targets.find("cs_zc_complete");
+    return it == plan.attach_targets.end() ? "" : it->second;
 }
 
 TEST(HookMode, Parses) {
@@ -65,15 +71,15 @@ TEST(HookPlan, StockKernelTakesPreferredForms) {
     EXPECT_EQ(use_of(plan, hook_deferred).mechanism, "fexit");
     EXPECT_TRUE(use_of(plan, hook_deferred).exact);
     EXPECT_EQ(use_of(plan, hook_completions).mechanism, "fentry");
-    EXPECT_EQ(plan.zc_complete_target, "msg_zerocopy_complete");
+    EXPECT_EQ(completion_target(plan), "msg_zerocopy_complete");
     EXPECT_EQ(use_of(plan, hook_receive).mechanism, "tp_btf");
-    EXPECT_TRUE(loads(plan, Prog::send_fexit));
-    EXPECT_TRUE(loads(plan, Prog::deferred_fexit));
-    EXPECT_TRUE(loads(plan, Prog::zc_complete));
-    EXPECT_TRUE(loads(plan, Prog::xmit)); // pinned pages
-    EXPECT_FALSE(loads(plan, Prog::send_tp_msg));
-    EXPECT_FALSE(loads(plan, Prog::send_tp_ret));
-    EXPECT_FALSE(loads(plan, Prog::rx)); // only the inferred deferred form needs it
+    EXPECT_TRUE(loads(plan, "cs_send_fexit"));
+    EXPECT_TRUE(loads(plan, "cs_deferred_fexit"));
+    EXPECT_TRUE(loads(plan, "cs_zc_complete"));
+    EXPECT_TRUE(loads(plan, "cs_xmit")); // pinned pages
+    EXPECT_FALSE(loads(plan, "cs_send_tp_msg"));
+    EXPECT_FALSE(loads(plan, "cs_send_tp_ret"));
+    EXPECT_FALSE(loads(plan, "cs_rx")); // only the inferred deferred form needs it
 }
 
 TEST(HookPlan, PreferTracepointsNeverTakesFentryOrFexit) {
@@ -87,11 +93,11 @@ TEST(HookPlan, PreferTracepointsNeverTakesFentryOrFexit) {
     EXPECT_EQ(use_of(plan, hook_deferred).mechanism, "inferred");
     EXPECT_FALSE(use_of(plan, hook_deferred).exact);
     EXPECT_EQ(use_of(plan, hook_completions).mechanism, "userspace");
-    EXPECT_FALSE(loads(plan, Prog::send_fexit));
-    EXPECT_FALSE(loads(plan, Prog::zc_complete));
-    EXPECT_TRUE(loads(plan, Prog::rx));
-    EXPECT_TRUE(loads(plan, Prog::send_tp_msg));
-    EXPECT_TRUE(plan.zc_complete_target.empty());
+    EXPECT_FALSE(loads(plan, "cs_send_fexit"));
+    EXPECT_FALSE(loads(plan, "cs_zc_complete"));
+    EXPECT_TRUE(loads(plan, "cs_rx"));
+    EXPECT_TRUE(loads(plan, "cs_send_tp_msg"));
+    EXPECT_TRUE(plan.attach_targets.empty());
 }
 
 TEST(HookPlan, ThisVmFallsBackWhereFentryIsRefused) {
@@ -108,7 +114,7 @@ TEST(HookPlan, OldKernelCompletionTargetIsRenamed) {
     f.fentry["msg_zerocopy_complete"] = {false, "function msg_zerocopy_complete not in kernel BTF"};
     HookPlan plan = plan_hooks(f, HookMode::automatic);
     EXPECT_EQ(use_of(plan, hook_completions).mechanism, "fentry");
-    EXPECT_EQ(plan.zc_complete_target, "msg_zerocopy_callback");
+    EXPECT_EQ(completion_target(plan), "msg_zerocopy_callback");
     EXPECT_EQ(use_of(plan, hook_completions).targets,
               std::vector<std::string>{"msg_zerocopy_callback"});
 }
@@ -124,7 +130,7 @@ TEST(HookPlan, OldKernelWithoutSendTracepointUsesFexitOrSaysWhy) {
     EXPECT_NE(send.unsupported.find("tracepoint tcp_sendmsg_locked not in kernel BTF"),
               std::string::npos)
         << send.unsupported;
-    EXPECT_FALSE(loads(plan, Prog::send_tp_ret)); // a half form is never loaded
+    EXPECT_FALSE(loads(plan, "cs_send_tp_ret")); // a half form is never loaded
     f.fexit["tcp_sendmsg_locked"] = {true, ""};
     EXPECT_EQ(use_of(plan_hooks(f, HookMode::automatic), hook_send).mechanism, "fexit");
 }
@@ -132,7 +138,7 @@ TEST(HookPlan, OldKernelWithoutSendTracepointUsesFexitOrSaysWhy) {
 TEST(HookPlan, NothingAttachableLeavesOnlyUserspaceCompletions) {
     HookPlan plan = plan_hooks(kernel_where(false, false, "load: Operation not permitted"),
                                HookMode::automatic);
-    EXPECT_TRUE(plan.progs.empty());
+    EXPECT_TRUE(plan.programs.empty());
     for (const auto& u : plan.uses) {
         if (u.hook == hook_completions) {
             EXPECT_EQ(u.mechanism, "userspace");
@@ -202,6 +208,29 @@ TEST(Doctor, RealKernelJsonHasEveryHook) {
         EXPECT_TRUE(h["chosen"].contains("auto"));
     }
     EXPECT_FALSE(render_tracer_doctor(d).empty());
+}
+
+// Hook forms name their programs; the object must have each, and nothing unnamed.
+TEST(Programs, CatalogNamesEveryProgramOfTheObject) {
+    const std::vector<std::string> in_object = bpf_program_names();
+    std::vector<std::string> named;
+    for (const auto& hook : hook_catalog())
+        for (const auto& form : hook.forms) {
+            for (const auto& p : form.programs) {
+                EXPECT_NE(std::find(in_object.begin(), in_object.end(), p), in_object.end())
+                    << hook.name << ": " << p << " is not in bpf/copyscope.bpf.c";
+                named.push_back(p);
+            }
+            if (!form.retargeted_program.empty()) {
+                EXPECT_NE(
+                    std::find(form.programs.begin(), form.programs.end(), form.retargeted_program),
+                    form.programs.end())
+                    << form.retargeted_program;
+            }
+        }
+    for (const auto& p : in_object)
+        EXPECT_NE(std::find(named.begin(), named.end(), p), named.end())
+            << p << " is loaded by no hook form";
 }
 
 } // namespace

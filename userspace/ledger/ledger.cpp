@@ -25,53 +25,11 @@ std::string why_unsupported(const LedgerInput& in, const HookUse* h, const char*
     return h->unsupported;
 }
 
-KernelCounts& operator+=(KernelCounts& a, const KernelCounts& b) {
-    a.send_calls += b.send_calls;
-    a.send_bytes += b.send_bytes;
-    a.send_copy_bytes += b.send_copy_bytes;
-    a.zc_send_calls += b.zc_send_calls;
-    a.zc_pinned_bytes += b.zc_pinned_bytes;
-    a.zc_fallback_bytes += b.zc_fallback_bytes;
-    a.send_unclassified_bytes += b.send_unclassified_bytes;
-    a.xmit_zc_skbs += b.xmit_zc_skbs;
-    a.xmit_zc_bytes += b.xmit_zc_bytes;
-    a.xmit_zc_pages += b.xmit_zc_pages;
-    a.fwd_zc_bytes += b.fwd_zc_bytes;
-    a.rx_zc_skbs += b.rx_zc_skbs;
-    a.rx_zc_bytes += b.rx_zc_bytes;
-    a.deferred_calls += b.deferred_calls;
-    a.deferred_bytes += b.deferred_bytes;
-    a.recv_calls += b.recv_calls;
-    a.recv_bytes += b.recv_bytes;
-    a.retrans_segs += b.retrans_segs;
-    a.retrans_bytes += b.retrans_bytes;
-    a.zc_completed_sends += b.zc_completed_sends;
-    a.zc_completed_copied += b.zc_completed_copied;
-    return a;
-}
-
 json raw_counts(const KernelCounts& k) {
-    return json{{"send_calls", k.send_calls},
-                {"send_bytes", k.send_bytes},
-                {"send_copy_bytes", k.send_copy_bytes},
-                {"zc_send_calls", k.zc_send_calls},
-                {"zc_pinned_bytes", k.zc_pinned_bytes},
-                {"zc_fallback_bytes", k.zc_fallback_bytes},
-                {"send_unclassified_bytes", k.send_unclassified_bytes},
-                {"xmit_zc_skbs", k.xmit_zc_skbs},
-                {"xmit_zc_bytes", k.xmit_zc_bytes},
-                {"xmit_zc_pages", k.xmit_zc_pages},
-                {"fwd_zc_bytes", k.fwd_zc_bytes},
-                {"rx_zc_skbs", k.rx_zc_skbs},
-                {"rx_zc_bytes", k.rx_zc_bytes},
-                {"deferred_calls", k.deferred_calls},
-                {"deferred_bytes", k.deferred_bytes},
-                {"recv_calls", k.recv_calls},
-                {"recv_bytes", k.recv_bytes},
-                {"retrans_segs", k.retrans_segs},
-                {"retrans_bytes", k.retrans_bytes},
-                {"zc_completed_sends", k.zc_completed_sends},
-                {"zc_completed_copied", k.zc_completed_copied}};
+    json j = json::object();
+    for (const KernelCounterDef& c : kernel_counters())
+        j[std::string(c.name)] = k.*c.field;
+    return j;
 }
 
 json unsupported(const std::string& reason) {
@@ -243,10 +201,10 @@ LedgerResult compute_ledger(const LedgerInput& in) {
             tv.sender.recv_bytes > answers ? tv.sender.recv_bytes - answers : 0;
         receiver_here = sink_recv > 0 || extra_recv > 0 || tv.sender.rx_zc_bytes > 0;
         if (*receiver_here)
-            receiver_evidence = "the peer is in this kernel: " + format_bytes(sink_recv + extra_recv) +
-                                " of message receive copies and " +
-                                format_bytes(tv.sender.rx_zc_bytes) +
-                                " of zerocopy skbs received in copyscope's own namespace";
+            receiver_evidence =
+                "the peer is in this kernel: " + format_bytes(sink_recv + extra_recv) +
+                " of message receive copies and " + format_bytes(tv.sender.rx_zc_bytes) +
+                " of zerocopy skbs received in copyscope's own namespace";
         else
             receiver_evidence = "no receive copy beyond the " + format_bytes(answers) +
                                 " of answers and no zerocopy skb received in copyscope's own "
@@ -344,7 +302,8 @@ LedgerResult compute_ledger(const LedgerInput& in) {
     // delivery (and so the second copy) happened.
     const Side* recopied_in = nullptr;
     for (const auto& s : sides)
-        if (!recopied_in || deferred_bytes(*s.k, def_mech) > deferred_bytes(*recopied_in->k, def_mech))
+        if (!recopied_in ||
+            deferred_bytes(*s.k, def_mech) > deferred_bytes(*recopied_in->k, def_mech))
             recopied_in = &s;
     json by_ns = json::object();
     for (const auto& s : sides) {
@@ -465,8 +424,9 @@ LedgerResult compute_ledger(const LedgerInput& in) {
         } else {
             const uint64_t sum = req_send_copy + pinned + fallback;
             std::string detail = "copy " + format_bytes(req_send_copy) + " + pinned " +
-                                 format_bytes(pinned) + " + fallback " + format_bytes(fallback) + " = " +
-                                 format_bytes(sum) + ", sent " + format_bytes(app.bytes_sent);
+                                 format_bytes(pinned) + " + fallback " + format_bytes(fallback) +
+                                 " = " + format_bytes(sum) + ", sent " +
+                                 format_bytes(app.bytes_sent);
             if (total.send_unclassified_bytes)
                 detail += ", unclassified " + format_bytes(total.send_unclassified_bytes);
             if (no_rtx.empty())
@@ -483,7 +443,8 @@ LedgerResult compute_ledger(const LedgerInput& in) {
         for (const auto& s : sides) {
             if (s.part == Part::sender && no_recv.empty()) {
                 ok = ok && s.ans_recv == answers;
-                parts.push_back(std::string("received in ") + s.name + " " + format_bytes(s.ans_recv));
+                parts.push_back(std::string("received in ") + s.name + " " +
+                                format_bytes(s.ans_recv));
             } else if ((s.part == Part::receiver || s.part == Part::local_sink) &&
                        no_send.empty()) {
                 ok = ok && s.ans_send_copy == answers;
@@ -515,7 +476,8 @@ LedgerResult compute_ledger(const LedgerInput& in) {
             skip(name, why);
         } else if (!zc_cell || !in.zerocopy) {
             add(name, deferred_total == 0,
-                "no zerocopy sends; deferred copy " + format_bytes(deferred_total) + " (expected 0)");
+                "no zerocopy sends; deferred copy " + format_bytes(deferred_total) +
+                    " (expected 0)");
         } else if (in.zerocopy->completions == 0) {
             skip(name, "no zerocopy completions arrived");
         } else {
@@ -554,8 +516,9 @@ LedgerResult compute_ledger(const LedgerInput& in) {
             skip(name, "model undefined (zero-copy cell without completions)");
         } else {
             add(name, within(*cpb, *expected, ledger_tolerance),
-                std::string(far ? "this host: " : "") + "measured " + fixed(*cpb, 3) + ", expected " +
-                    fixed(*expected, 3) + " (" + std::string(to_string(in.strategy)) +
+                std::string(far ? "this host: " : "") + "measured " + fixed(*cpb, 3) +
+                    ", expected " + fixed(*expected, 3) + " (" +
+                    std::string(to_string(in.strategy)) +
                     (far ? ", receive copy outside this kernel" : "") + ", within 1%)");
         }
     }

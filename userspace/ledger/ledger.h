@@ -10,35 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/kernel_counts.h"
 #include "report/cell.h"
 
 namespace copyscope {
-
-// Kernel-side counts of one network namespace (summed over CPUs), as the BPF programs
-// keep them (bpf/copyscope_shared.h).
-struct KernelCounts {
-    uint64_t send_calls = 0;
-    uint64_t send_bytes = 0;              // bytes the kernel accepted from sendmsg
-    uint64_t send_copy_bytes = 0;         // copied into skbs at send time
-    uint64_t zc_send_calls = 0;           // sendmsg calls with MSG_ZEROCOPY
-    uint64_t zc_pinned_bytes = 0;         // sent by reference to pinned user pages
-    uint64_t zc_fallback_bytes = 0;       // MSG_ZEROCOPY asked, copied at send time
-    uint64_t send_unclassified_bytes = 0; // accepted, but the send loop was not seen
-    uint64_t xmit_zc_skbs = 0;            // zerocopy skbs leaving from a local socket
-    uint64_t xmit_zc_bytes = 0;
-    uint64_t xmit_zc_pages = 0; // pages spanned by their fragments
-    uint64_t fwd_zc_bytes = 0;  // zerocopy bytes forwarded on (no socket)
-    uint64_t rx_zc_skbs = 0;    // zerocopy skbs received
-    uint64_t rx_zc_bytes = 0;
-    uint64_t deferred_calls = 0; // skb_copy_ubufs calls (direct hook)
-    uint64_t deferred_bytes = 0;
-    uint64_t recv_calls = 0;
-    uint64_t recv_bytes = 0; // copied from skbs to the receiver
-    uint64_t retrans_segs = 0;
-    uint64_t retrans_bytes = 0;
-    uint64_t zc_completed_sends = 0; // completion hook (kernel side)
-    uint64_t zc_completed_copied = 0;
-};
 
 // How one hook was taken on the running kernel.
 struct HookUse {

@@ -12,7 +12,6 @@
 
 #include "common/errors.h"
 #include "copyscope_bpf.skel.h"
-#include "copyscope_shared.h"
 
 namespace copyscope {
 namespace {
@@ -37,84 +36,6 @@ int libbpf_print(enum libbpf_print_level level, const char* format, va_list args
 void install_print_once() {
     static std::once_flag once;
     std::call_once(once, [] { libbpf_set_print(libbpf_print); });
-}
-
-bpf_program* prog_of(copyscope_bpf* s, Prog p) {
-    switch (p) {
-    case Prog::send_fexit:
-        return s->progs.cs_send_fexit;
-    case Prog::send_tp_msg:
-        return s->progs.cs_send_tp_msg;
-    case Prog::send_tp_ret:
-        return s->progs.cs_send_tp_ret;
-    case Prog::xmit:
-        return s->progs.cs_xmit;
-    case Prog::rx:
-        return s->progs.cs_rx;
-    case Prog::deferred_fexit:
-        return s->progs.cs_deferred_fexit;
-    case Prog::recv:
-        return s->progs.cs_recv;
-    case Prog::retrans:
-        return s->progs.cs_retrans;
-    case Prog::zc_complete:
-        return s->progs.cs_zc_complete;
-    }
-    return nullptr;
-}
-
-bpf_link** link_of(copyscope_bpf* s, Prog p) {
-    switch (p) {
-    case Prog::send_fexit:
-        return &s->links.cs_send_fexit;
-    case Prog::send_tp_msg:
-        return &s->links.cs_send_tp_msg;
-    case Prog::send_tp_ret:
-        return &s->links.cs_send_tp_ret;
-    case Prog::xmit:
-        return &s->links.cs_xmit;
-    case Prog::rx:
-        return &s->links.cs_rx;
-    case Prog::deferred_fexit:
-        return &s->links.cs_deferred_fexit;
-    case Prog::recv:
-        return &s->links.cs_recv;
-    case Prog::retrans:
-        return &s->links.cs_retrans;
-    case Prog::zc_complete:
-        return &s->links.cs_zc_complete;
-    }
-    return nullptr;
-}
-
-constexpr Prog all_progs[] = {Prog::send_fexit, Prog::send_tp_msg, Prog::send_tp_ret,
-                              Prog::xmit,       Prog::rx,          Prog::deferred_fexit,
-                              Prog::recv,       Prog::retrans,     Prog::zc_complete};
-
-KernelCounts to_counts(const cs_counters& c) {
-    KernelCounts k;
-    k.send_calls = c.v[CS_SEND_CALLS];
-    k.send_bytes = c.v[CS_SEND_BYTES];
-    k.send_copy_bytes = c.v[CS_SEND_COPY_BYTES];
-    k.zc_send_calls = c.v[CS_ZC_SEND_CALLS];
-    k.zc_pinned_bytes = c.v[CS_ZC_PINNED_BYTES];
-    k.zc_fallback_bytes = c.v[CS_ZC_FALLBACK_BYTES];
-    k.send_unclassified_bytes = c.v[CS_SEND_UNCLASSIFIED_BYTES];
-    k.xmit_zc_skbs = c.v[CS_XMIT_ZC_SKBS];
-    k.xmit_zc_bytes = c.v[CS_XMIT_ZC_BYTES];
-    k.xmit_zc_pages = c.v[CS_XMIT_ZC_PAGES];
-    k.fwd_zc_bytes = c.v[CS_FWD_ZC_BYTES];
-    k.rx_zc_skbs = c.v[CS_RX_ZC_SKBS];
-    k.rx_zc_bytes = c.v[CS_RX_ZC_BYTES];
-    k.deferred_calls = c.v[CS_DEFERRED_CALLS];
-    k.deferred_bytes = c.v[CS_DEFERRED_BYTES];
-    k.recv_calls = c.v[CS_RECV_CALLS];
-    k.recv_bytes = c.v[CS_RECV_BYTES];
-    k.retrans_segs = c.v[CS_RETRANS_SEGS];
-    k.retrans_bytes = c.v[CS_RETRANS_BYTES];
-    k.zc_completed_sends = c.v[CS_ZC_COMPLETED_SENDS];
-    k.zc_completed_copied = c.v[CS_ZC_COMPLETED_COPIED];
-    return k;
 }
 
 std::string fail(const std::string& what, int err) {
@@ -151,30 +72,38 @@ BpfTracer::BpfTracer(const HookPlan& plan) : plan_(plan) {
     skel_ = copyscope_bpf__open();
     if (!skel_) throw RunError(fail("opening the BPF object", errno));
     try {
-        for (Prog p : all_progs) {
-            bool wanted = std::find(plan_.progs.begin(), plan_.progs.end(), p) != plan_.progs.end();
-            bpf_program__set_autoload(prog_of(skel_, p), wanted);
-        }
-        if (!plan_.zc_complete_target.empty() &&
-            std::find(plan_.progs.begin(), plan_.progs.end(), Prog::zc_complete) !=
-                plan_.progs.end()) {
-            int err = bpf_program__set_attach_target(prog_of(skel_, Prog::zc_complete), 0,
-                                                     plan_.zc_complete_target.c_str());
-            if (err) throw RunError(fail("retargeting the completion hook", -err));
-        }
+        choose_programs();
         int err = copyscope_bpf__load(skel_);
         if (err) throw RunError(fail("loading the BPF programs", -err));
-        for (Prog p : plan_.progs) {
-            bpf_program* prog = prog_of(skel_, p);
-            bpf_link* link = bpf_program__attach(prog);
-            if (!link)
-                throw RunError(fail(std::string("attaching ") + bpf_program__name(prog), errno));
-            *link_of(skel_, p) = link; // destroyed with the skeleton
-        }
+        // Attaches every loaded program; the links are destroyed with the skeleton.
+        err = copyscope_bpf__attach(skel_);
+        if (err) throw RunError(fail("attaching the BPF programs", -err));
     } catch (...) {
         copyscope_bpf__destroy(skel_);
         skel_ = nullptr;
         throw;
+    }
+}
+
+// Autoloads exactly the plan's programs, retargeted where the kernel names the function
+// differently from the program's SEC.
+void BpfTracer::choose_programs() {
+    const auto planned = [&](const char* name) {
+        return std::find(plan_.programs.begin(), plan_.programs.end(), name) !=
+               plan_.programs.end();
+    };
+    bpf_program* prog;
+    bpf_object__for_each_program(prog, skel_->obj) {
+        bpf_program__set_autoload(prog, planned(bpf_program__name(prog)));
+    }
+    for (const std::string& name : plan_.programs)
+        if (!bpf_object__find_program_by_name(skel_->obj, name.c_str()))
+            throw RunError("BPF program " + name + " is not in the BPF object");
+    for (const auto& [name, target] : plan_.attach_targets) {
+        prog = bpf_object__find_program_by_name(skel_->obj, name.c_str());
+        if (!prog || !planned(name.c_str())) continue;
+        int err = bpf_program__set_attach_target(prog, 0, target.c_str());
+        if (err) throw RunError(fail("retargeting " + name + " to " + target, -err));
     }
 }
 
@@ -243,21 +172,30 @@ KernelCounts BpfTracer::read_slot(uint32_t slot) const {
     std::vector<cs_counters> per_cpu(possible_cpus());
     if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.cs_counters), &key, per_cpu.data()))
         throw RunError(fail("tracer: reading counters", errno));
-    cs_counters sum{};
-    for (const auto& c : per_cpu)
-        for (int i = 0; i < CS_NR_COUNTERS; ++i)
-            sum.v[i] += c.v[i];
-    return to_counts(sum);
+    KernelCounts sum;
+    for (const cs_counters& c : per_cpu)
+        sum += to_kernel_counts(c);
+    return sum;
 }
+
+namespace {
+
+// Calls f(info) for every loaded program.
+template <class F> void for_each_loaded(copyscope_bpf* skel, F f) {
+    bpf_program* prog;
+    bpf_object__for_each_program(prog, skel->obj) {
+        if (!bpf_program__autoload(prog)) continue;
+        bpf_prog_info info{};
+        __u32 len = sizeof info;
+        if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) == 0) f(info);
+    }
+}
+
+} // namespace
 
 uint64_t BpfTracer::total_recursion_misses() const {
     uint64_t total = 0;
-    for (Prog p : plan_.progs) {
-        bpf_prog_info info{};
-        __u32 len = sizeof info;
-        if (bpf_obj_get_info_by_fd(bpf_program__fd(prog_of(skel_, p)), &info, &len) == 0)
-            total += info.recursion_misses;
-    }
+    for_each_loaded(skel_, [&](const bpf_prog_info& info) { total += info.recursion_misses; });
     return total;
 }
 
@@ -267,13 +205,20 @@ uint64_t BpfTracer::missed_events() const {
 
 std::vector<uint32_t> BpfTracer::program_ids() const {
     std::vector<uint32_t> ids;
-    for (Prog p : plan_.progs) {
-        bpf_prog_info info{};
-        __u32 len = sizeof info;
-        if (bpf_obj_get_info_by_fd(bpf_program__fd(prog_of(skel_, p)), &info, &len) == 0)
-            ids.push_back(info.id);
-    }
+    for_each_loaded(skel_, [&](const bpf_prog_info& info) { ids.push_back(info.id); });
     return ids;
+}
+
+std::vector<std::string> bpf_program_names() {
+    copyscope_bpf* skel = copyscope_bpf__open();
+    if (!skel) throw RunError(fail("opening the BPF object", errno));
+    std::vector<std::string> names;
+    bpf_program* prog;
+    bpf_object__for_each_program(prog, skel->obj) {
+        names.push_back(bpf_program__name(prog));
+    }
+    copyscope_bpf__destroy(skel);
+    return names;
 }
 
 } // namespace copyscope

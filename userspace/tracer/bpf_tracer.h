@@ -1,14 +1,15 @@
 #pragma once
-// RAII owner of the loaded BPF object (the bpftool skeleton): open, autoload one form per
-// hook, load, attach. Links and maps are held by file descriptors only, never pinned, so
-// destroying the object (or the process dying) unloads everything.
+// RAII owner of the loaded BPF object (the bpftool skeleton): open, autoload the programs
+// of the chosen hook forms (by name), load, and let the skeleton attach what is loaded. Links and
+// maps are held by file descriptors only, never pinned, so destroying the object (or the process
+// dying) unloads everything.
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "ledger/ledger.h"
+#include "model/kernel_counts.h"
 #include "tracer/hooks.h"
 
 struct copyscope_bpf; // the generated skeleton
@@ -48,6 +49,7 @@ class BpfTracer {
     std::vector<uint32_t> program_ids() const;
 
   private:
+    void choose_programs();
     uint64_t total_recursion_misses() const;
 
     HookPlan plan_;
@@ -61,5 +63,8 @@ class BpfTracer {
 
 // libbpf's last warnings, for error messages (libbpf prints through a global callback).
 std::string libbpf_last_messages();
+
+// The names of the programs in the BPF object (opened, not loaded: no privilege needed).
+std::vector<std::string> bpf_program_names();
 
 } // namespace copyscope

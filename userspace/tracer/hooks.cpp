@@ -50,7 +50,8 @@ const std::vector<HookSpec>& hook_catalog() {
               "tcp_sendmsg_locked's return value, split by its own zerocopy decision "
               "(MSG_ZEROCOPY, SOCK_ZEROCOPY or msg_ubuf, route NETIF_F_SG)",
               {{AttachKind::fexit, {"tcp_sendmsg_locked"}}},
-              {Prog::send_fexit}},
+              {"cs_send_fexit"},
+              {}},
              {"tp_btf",
               true,
               true,
@@ -58,7 +59,8 @@ const std::vector<HookSpec>& hook_catalog() {
               "the tcp_sendmsg_locked tracepoint (6.16+) of the same task",
               {{AttachKind::tp_btf, {"tcp_sendmsg_locked"}},
                {AttachKind::tp_btf, {"sock_send_length"}}},
-              {Prog::send_tp_msg, Prog::send_tp_ret}},
+              {"cs_send_tp_msg", "cs_send_tp_ret"},
+              {}},
          }},
         {hook_pinned_pages,
          "pages spanned by zerocopy fragments leaving the sender",
@@ -69,7 +71,8 @@ const std::vector<HookSpec>& hook_catalog() {
               "fragments of zerocopy skbs with a socket at net_dev_start_xmit; a retransmitted "
               "zerocopy skb is counted again",
               {{AttachKind::tp_btf, {"net_dev_start_xmit"}}},
-              {Prog::xmit}},
+              {"cs_xmit"},
+              {}},
          }},
         {hook_deferred,
          "zerocopy pages copied after the send (skb_copy_ubufs)",
@@ -79,7 +82,8 @@ const std::vector<HookSpec>& hook_catalog() {
               true,
               "bytes in the fragments skb_copy_ubufs replaced",
               {{AttachKind::fexit, {"skb_copy_ubufs"}}},
-              {Prog::deferred_fexit}},
+              {"cs_deferred_fexit"},
+              {}},
              {"inferred",
               true,
               false,
@@ -88,7 +92,8 @@ const std::vector<HookSpec>& hook_catalog() {
               "copied at local delivery only",
               {{AttachKind::tp_btf, {"netif_receive_skb"}},
                {AttachKind::tp_btf, {"net_dev_start_xmit"}}},
-              {Prog::rx, Prog::xmit}},
+              {"cs_rx", "cs_xmit"},
+              {}},
          }},
         {hook_receive,
          "bytes copied from skbs to the receiver",
@@ -98,7 +103,8 @@ const std::vector<HookSpec>& hook_catalog() {
               true,
               "len at skb_copy_datagram_iovec, the copy to the iovec",
               {{AttachKind::tp_btf, {"skb_copy_datagram_iovec"}}},
-              {Prog::recv}},
+              {"cs_recv"},
+              {}},
          }},
         {hook_retransmits,
          "bytes TCP sent again",
@@ -108,7 +114,8 @@ const std::vector<HookSpec>& hook_catalog() {
               true,
               "skb->len at tcp_retransmit_skb",
               {{AttachKind::tp_btf, {"tcp_retransmit_skb"}}},
-              {Prog::retrans}},
+              {"cs_retrans"},
+              {}},
          }},
         {hook_completions,
          "MSG_ZEROCOPY completions and those flagged COPIED",
@@ -119,11 +126,13 @@ const std::vector<HookSpec>& hook_catalog() {
               "sends covered by a ubuf_info when its last reference is released "
               "(msg_zerocopy_complete, 6.10+; msg_zerocopy_callback before)",
               {{AttachKind::fentry, {"msg_zerocopy_complete", "msg_zerocopy_callback"}}},
-              {Prog::zc_complete}},
+              {"cs_zc_complete"},
+              "cs_zc_complete"},
              {"userspace",
               true,
               true,
               "the runner's own MSG_ERRQUEUE reads (SO_EE_ORIGIN_ZEROCOPY ranges)",
+              {},
               {},
               {}},
          }},
@@ -298,12 +307,11 @@ HookPlan plan_hooks(const KernelFeatures& features, HookMode mode) {
             use.targets = r.targets;
             use.exact = form.exact;
             use.note = form.note;
-            for (Prog p : form.progs)
-                if (std::find(plan.progs.begin(), plan.progs.end(), p) == plan.progs.end())
-                    plan.progs.push_back(p);
-            if (std::find(form.progs.begin(), form.progs.end(), Prog::zc_complete) !=
-                form.progs.end())
-                plan.zc_complete_target = r.targets.front();
+            for (const std::string& p : form.programs)
+                if (std::find(plan.programs.begin(), plan.programs.end(), p) == plan.programs.end())
+                    plan.programs.push_back(p);
+            if (!form.retargeted_program.empty())
+                plan.attach_targets[form.retargeted_program] = r.targets.front();
             chosen = true;
             break;
         }

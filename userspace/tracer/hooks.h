@@ -1,7 +1,8 @@
 #pragma once
 // Which form each tracer hook takes on the running kernel. Every hook has a preferred form
 // (fentry/fexit, on stock kernels) and a fallback (tp_btf tracepoints, or an inference);
-// the kernel is probed once per process and one form per hook is chosen.
+// the kernel is probed once per process and one form per hook is chosen. A form names the
+// BPF programs it needs by their names in bpf/copyscope.bpf.c; the tracer autoloads those.
 #include <map>
 #include <string>
 #include <string_view>
@@ -18,20 +19,6 @@ enum class HookMode { automatic, prefer_tracepoints };
 // Throws UsageError naming the bad value and the allowed ones.
 HookMode parse_hook_mode(std::string_view text);
 std::string_view to_string(HookMode mode);
-
-// The BPF programs of bpf/copyscope.bpf.c.
-enum class Prog {
-    send_fexit,
-    send_tp_msg,
-    send_tp_ret,
-    xmit,
-    rx,
-    deferred_fexit,
-    recv,
-    retrans,
-    zc_complete,
-};
-inline constexpr int prog_count = 9;
 
 enum class AttachKind { fentry, fexit, tp_btf };
 
@@ -69,7 +56,10 @@ struct HookForm {
     bool exact;
     std::string note;
     std::vector<Requirement> needs;
-    std::vector<Prog> progs;
+    std::vector<std::string> programs; // BPF programs (SEC function names) it loads
+    // A program whose attach target is the name this kernel has for the first requirement
+    // (its SEC names only one of the alternatives); empty: none.
+    std::string retargeted_program;
 };
 
 struct HookSpec {
@@ -92,8 +82,9 @@ ResolvedForm resolve(const HookForm& form, const KernelFeatures& features);
 struct HookPlan {
     HookMode mode = HookMode::automatic;
     std::vector<HookUse> uses;
-    std::vector<Prog> progs;
-    std::string zc_complete_target; // msg_zerocopy_complete or msg_zerocopy_callback
+    std::vector<std::string> programs;
+    // Program -> the kernel function it attaches to, where that differs by kernel version.
+    std::map<std::string, std::string> attach_targets;
 };
 
 HookPlan plan_hooks(const KernelFeatures& features, HookMode mode);

@@ -25,7 +25,7 @@ class TracerObserver final : public CellObserver {
             return;
         }
         HookPlan plan = plan_hooks(features, options.hooks);
-        if (plan.progs.empty()) {
+        if (plan.programs.empty()) {
             // Nothing to attach (e.g. tracing programs refused): the ledger says why.
             for (const auto& use : plan.uses)
                 if (!use.unsupported.empty()) {
