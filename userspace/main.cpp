@@ -14,10 +14,14 @@
 #include "common/errors.h"
 #include "compare/compare.h"
 #include "counters/counters.h"
-#include "tracer/tracer.h"
+#include "counters/doctor.h"
 #include "report/csv.h"
+#include "report/doctor_json.h"
 #include "report/report.h"
 #include "report/summary.h"
+#include "tracer/doctor.h"
+#include "tracer/hooks.h"
+#include "tracer/tracer.h"
 #include "runner/runner.h"
 #include "runner/sink.h"
 
@@ -124,13 +128,13 @@ int run(const RunCommand& cmd, const std::vector<std::string>& args) {
 
 int doctor(const DoctorCommand& cmd) {
     const HostInfo host = probe_host();
-    const nlohmann::json tracer = tracer_doctor();
-    const nlohmann::json counters = counters_doctor();
+    const TracerDoctor tracer = tracer_doctor();
+    const CounterDoctor counters = counters_doctor();
     if (cmd.json) {
         nlohmann::json j;
         j["host"] = to_json(host);
-        j["tracer"] = tracer;
-        j["counters"] = counters;
+        j["tracer"] = to_json(tracer);
+        j["counters"] = to_json(counters);
         std::cout << j.dump(2) << "\n";
         return 0;
     }

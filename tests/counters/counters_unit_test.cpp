@@ -3,6 +3,9 @@
 
 #include "common/errors.h"
 #include "counters/counters.h"
+#include "counters/doctor.h"
+#include "counters/summary.h"
+#include "report/counters_json.h"
 
 #include <cerrno>
 #include <cstdlib>
@@ -246,6 +249,11 @@ TEST(CpuTimes, ParsesTheAllCpuLineOfProcStat) {
 
 namespace {
 
+// The cell's counters as the report writes them.
+nlohmann::json counters_json(const CounterSnapshot& snap, uint64_t bytes, double seconds) {
+    return to_json(counter_result(snap, bytes, seconds));
+}
+
 // A cell on a machine like this VM: hardware events unsupported, software events counted.
 CounterSnapshot vm_like_snapshot() {
     CounterSnapshot s;
@@ -355,6 +363,7 @@ TEST(Json, SupportedHardwareGivesPerByteFigures) {
                          {"cache-misses", counted(8)},
                          {"task-clock", counted(5)}};
     const auto j = counters_json(s, 1024, 1.0);
+    const auto typed = counter_result(s, 1024, 1.0);
     EXPECT_FALSE(j.contains("system"));
     EXPECT_EQ(j["scopes"], nlohmann::json({"thread"}));
     EXPECT_EQ(j["thread"]["sender"]["threads"], 2);
@@ -363,7 +372,7 @@ TEST(Json, SupportedHardwareGivesPerByteFigures) {
     EXPECT_DOUBLE_EQ(j["derived"]["thread"]["cache_misses_per_kib"].get<double>(), 16.0);
     for (const auto& n : j["notes"])
         EXPECT_EQ(n.get<std::string>().find("hardware events unsupported"), std::string::npos);
-    const std::string line = counters_summary(j);
+    const std::string line = counters_summary(typed);
     EXPECT_NE(line.find("3.91 cycles/B"), std::string::npos) << line;
     EXPECT_EQ(line.find("hw: unsupported"), std::string::npos) << line;
 }
@@ -415,27 +424,20 @@ TEST(Json, HybridEventsNameTheirPmus) {
 
 TEST(Summary, SaysHardwareIsUnsupportedAtAGlance) {
     const auto j = counters_json(vm_like_snapshot(), uint64_t(2) << 30, 2.0);
-    const std::string line = counters_summary(j);
+    const std::string line =
+        counters_summary(counter_result(vm_like_snapshot(), uint64_t(2) << 30, 2.0));
     EXPECT_NE(line.find("task-clock 1 CPU-s/GiB"), std::string::npos) << line;
     EXPECT_NE(line.find("50 cs/s"), std::string::npos) << line;
     EXPECT_NE(line.find("hw: unsupported (ENOENT)"), std::string::npos) << line;
     EXPECT_EQ(j["summary"], line);
-    EXPECT_EQ(counters_summary(nullptr), "counters: none");
+    EXPECT_EQ(counters_summary(std::nullopt), "counters: none");
 }
 
 TEST(Doctor, RendersATableWithNumberedReasons) {
-    nlohmann::json d = {{"pmus", nlohmann::json::array()},
-                        {"hybrid", false},
-                        {"perf_event_paranoid", 2},
-                        {"events",
-                         {{{"name", "cycles"},
-                           {"kind", "hardware"},
-                           {"thread", {{"supported", false}, {"reason", "ENOENT (x)"}}},
-                           {"system", {{"supported", false}, {"reason", "ENOENT (x)"}}}},
-                          {{"name", "task-clock"},
-                           {"kind", "software"},
-                           {"thread", {{"supported", true}}},
-                           {"system", {{"supported", true}}}}}}};
+    CounterDoctor d;
+    d.perf_event_paranoid = 2;
+    d.events = {{"cycles", "hardware", {false, "ENOENT (x)"}, {false, "ENOENT (x)"}},
+                {"task-clock", "software", {true, ""}, {true, ""}}};
     const std::string text = render_counters_doctor(d);
     EXPECT_NE(text.find("none visible"), std::string::npos) << text;
     EXPECT_NE(text.find("cycles"), std::string::npos) << text;
@@ -453,22 +455,21 @@ TEST(Doctor, TaskClockOnOwnThreadIsSupported) {
     in >> level;
     // Kernel work is counted too: unprivileged users need perf_event_paranoid <= 1.
     if (level > 1 && geteuid() != 0) GTEST_SKIP() << "perf_event_paranoid " << level;
-    const auto d = counters_doctor();
-    ASSERT_EQ(d["events"].size(), all_events().size());
+    const CounterDoctor d = counters_doctor();
+    ASSERT_EQ(d.events.size(), all_events().size());
     bool found = false;
-    for (const auto& e : d["events"]) {
-        if (e["name"] != "task-clock") continue;
+    for (const auto& e : d.events) {
+        if (e.name != "task-clock") continue;
         found = true;
-        EXPECT_EQ(e["thread"]["supported"], true) << e.dump();
+        EXPECT_TRUE(e.thread.supported) << e.thread.reason;
     }
     EXPECT_TRUE(found);
-    for (const auto& e : d["events"]) {
-        for (const char* scope : {"thread", "system"}) {
-            if (e[scope]["supported"] == false) {
-                EXPECT_FALSE(e[scope].value("reason", "").empty()) << e.dump();
+    for (const auto& e : d.events)
+        for (const EventSupport* scope : {&e.thread, &e.system}) {
+            if (!scope->supported) {
+                EXPECT_FALSE(scope->reason.empty()) << e.name;
             }
         }
-    }
 }
 
 // Real perf events on one's own thread (root, or anyone at perf_event_paranoid <= 1):

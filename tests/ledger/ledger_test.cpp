@@ -1,25 +1,50 @@
 // Ledger math, checks and verdicts on synthetic numbers (no root, no kernel).
+// The ledger is checked as the report writes it (its JSON).
 #include <gtest/gtest.h>
 
+#include "ledger/copy_model.h"
 #include "ledger/ledger.h"
+#include "report/ledger_json.h"
 
 namespace copyscope {
 namespace {
 
 constexpr uint64_t MiB = 1 << 20;
 
+HookUse use(const char* hook, HookMechanism m, std::vector<std::string> targets, Evidence e) {
+    return HookUse{hook, Measured<HookChoice>(HookChoice{m, std::move(targets), ""}, e)};
+}
+
 std::vector<HookUse> tracepoint_hooks() {
+    using enum HookMechanism;
     return {
-        {hook_send, "tp_btf", {"tcp_sendmsg_locked", "sock_send_length"}, true, "", ""},
-        {hook_pinned_pages, "tp_btf", {"net_dev_start_xmit"}, false, "", ""},
-        {hook_deferred, "inferred", {"netif_receive_skb", "net_dev_start_xmit"}, false, "", ""},
-        {hook_receive, "tp_btf", {"skb_copy_datagram_iovec"}, true, "", ""},
-        {hook_retransmits, "tp_btf", {"tcp_retransmit_skb"}, true, "", ""},
-        {hook_completions, "userspace", {"MSG_ERRQUEUE"}, true, "", ""},
+        use(hook_send, tp_btf, {"tcp_sendmsg_locked", "sock_send_length"}, Evidence::exact),
+        use(hook_pinned_pages, tp_btf, {"net_dev_start_xmit"}, Evidence::inferred),
+        use(hook_deferred, inferred, {"netif_receive_skb", "net_dev_start_xmit"},
+            Evidence::inferred),
+        use(hook_receive, tp_btf, {"skb_copy_datagram_iovec"}, Evidence::exact),
+        use(hook_retransmits, tp_btf, {"tcp_retransmit_skb"}, Evidence::exact),
+        use(hook_completions, userspace, {"MSG_ERRQUEUE"}, Evidence::exact),
     };
 }
 
-const Check* find_check(const LedgerResult& r, const std::string& prefix) {
+// A ledger as the report holds it, with the checks that were evaluated.
+struct Out {
+    nlohmann::json ledger;
+    std::vector<Check> checks;
+};
+
+Out compute(const LedgerInput& in) {
+    LedgerResult r = compute_ledger(in);
+    return {to_json(r.ledger), std::move(r.checks)};
+}
+
+void set_mechanism(TracerView& tv, const char* hook, HookMechanism m) {
+    for (auto& h : tv.hooks)
+        if (h.hook == std::string(hook)) h.form->mechanism = m;
+}
+
+const Check* find_check(const Out& r, const std::string& prefix) {
     for (const auto& c : r.checks)
         if (c.name.rfind(prefix, 0) == 0) return &c;
     return nullptr;
@@ -54,7 +79,7 @@ LedgerInput veth_cell(Strategy s, uint64_t bytes) {
 }
 
 TEST(Ledger, TwoCopyIsThreeCopiesPerByte) {
-    auto r = compute_ledger(veth_cell(Strategy::two_copy, 64 * MiB));
+    auto r = compute(veth_cell(Strategy::two_copy, 64 * MiB));
     EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), 3.0);
     EXPECT_TRUE(r.ledger["verdict"].is_null());
     EXPECT_TRUE(r.ledger["deferred_copy_percent"].is_null());
@@ -67,7 +92,7 @@ TEST(Ledger, TwoCopyIsThreeCopiesPerByte) {
 
 TEST(Ledger, OneCopyAndPerFieldAreTwoCopiesPerByte) {
     for (auto s : {Strategy::one_copy, Strategy::per_field}) {
-        auto r = compute_ledger(veth_cell(s, 10 * MiB));
+        auto r = compute(veth_cell(s, 10 * MiB));
         EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), 2.0);
         for (const auto& c : r.checks)
             EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
@@ -75,7 +100,7 @@ TEST(Ledger, OneCopyAndPerFieldAreTwoCopiesPerByte) {
 }
 
 TEST(Ledger, ZeroCopyOnVethIsNotEffective) {
-    auto r = compute_ledger(veth_cell(Strategy::zero_copy, 64 * MiB));
+    auto r = compute(veth_cell(Strategy::zero_copy, 64 * MiB));
     EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), 2.0);
     EXPECT_DOUBLE_EQ(r.ledger["deferred_copy_percent"].get<double>(), 100.0);
     EXPECT_EQ(r.ledger["verdict"],
@@ -92,7 +117,7 @@ TEST(Ledger, ZeroCopyOverANicIsEffective) {
     auto in = veth_cell(Strategy::zero_copy, 64 * MiB);
     in.tracer->receiver.rx_zc_bytes = 0; // packets left the host: nobody copied them
     in.zerocopy->completions_copied = 0;
-    auto r = compute_ledger(in);
+    auto r = compute(in);
     EXPECT_EQ(r.ledger["verdict"], "MSG_ZEROCOPY effective on veth for 100% of bytes");
     EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), 1.0);
     for (const auto& c : r.checks)
@@ -103,7 +128,7 @@ TEST(Ledger, DeferredCopyDisagreeingWithNotificationsFails) {
     // Completions say every send was copied, the tracer saw only half copied.
     auto in = veth_cell(Strategy::zero_copy, 64 * MiB);
     in.tracer->receiver.rx_zc_bytes = 32 * MiB;
-    auto r = compute_ledger(in);
+    auto r = compute(in);
     const Check* c = find_check(r, "ledger: deferred copy agrees");
     ASSERT_NE(c, nullptr);
     EXPECT_FALSE(c->passed);
@@ -118,28 +143,28 @@ TEST(Ledger, DeferredCopyDisagreeingWithNotificationsFails) {
 TEST(Ledger, DeferredCopyWithoutNotificationsOfCopyFails) {
     auto in = veth_cell(Strategy::zero_copy, 64 * MiB);
     in.zerocopy->completions_copied = 0; // kernel says not copied, tracer saw a copy
-    auto r = compute_ledger(in);
+    auto r = compute(in);
     EXPECT_FALSE(find_check(r, "ledger: deferred copy agrees")->passed);
 }
 
 TEST(Ledger, DeferredCopyInOneCopyCellFails) {
     auto in = veth_cell(Strategy::one_copy, MiB);
     in.tracer->receiver.rx_zc_bytes = 4096;
-    auto r = compute_ledger(in);
+    auto r = compute(in);
     EXPECT_FALSE(find_check(r, "ledger: deferred copy agrees")->passed);
 }
 
 TEST(Ledger, DeferredWithinOnePercentPasses) {
     auto in = veth_cell(Strategy::zero_copy, 100 * MiB);
     in.tracer->receiver.rx_zc_bytes = 100 * MiB + MiB / 2; // 0.5% more
-    auto r = compute_ledger(in);
+    auto r = compute(in);
     EXPECT_TRUE(find_check(r, "ledger: deferred copy agrees")->passed);
     in.tracer->receiver.rx_zc_bytes = 100 * MiB + 2 * MiB; // 2% more
-    r = compute_ledger(in);
+    r = compute(in);
     EXPECT_FALSE(find_check(r, "ledger: deferred copy agrees")->passed);
     // ... unless retransmits explain it (they are counted apart).
     in.tracer->sender.retrans_bytes = 2 * MiB;
-    r = compute_ledger(in);
+    r = compute(in);
     EXPECT_TRUE(find_check(r, "ledger: deferred copy agrees")->passed);
 }
 
@@ -148,16 +173,16 @@ TEST(Ledger, InferredDeferredSubtractsForwardedBytes) {
     k.rx_zc_bytes = 1000;
     k.fwd_zc_bytes = 400;
     k.deferred_bytes = 7;
-    EXPECT_EQ(deferred_bytes(k, "inferred"), 600u);
-    EXPECT_EQ(deferred_bytes(k, "fexit"), 7u);
+    EXPECT_EQ(deferred_bytes(k, HookMechanism::inferred), 600u);
+    EXPECT_EQ(deferred_bytes(k, HookMechanism::fexit), 7u);
     k.fwd_zc_bytes = 2000;
-    EXPECT_EQ(deferred_bytes(k, "inferred"), 0u);
+    EXPECT_EQ(deferred_bytes(k, HookMechanism::inferred), 0u);
 }
 
 TEST(Ledger, ReceiveCopyMustEqualBytesReceivedExactly) {
     auto in = veth_cell(Strategy::one_copy, MiB);
     in.tracer->receiver.recv_bytes = MiB - 1;
-    auto r = compute_ledger(in);
+    auto r = compute(in);
     const Check* c = find_check(r, "ledger: receive copy");
     ASSERT_NE(c, nullptr);
     EXPECT_FALSE(c->passed);
@@ -166,12 +191,12 @@ TEST(Ledger, ReceiveCopyMustEqualBytesReceivedExactly) {
 
 TEST(Ledger, SendConservation) {
     auto in = veth_cell(Strategy::one_copy, MiB);
-    EXPECT_TRUE(find_check(compute_ledger(in), "ledger: send copy")->passed);
+    EXPECT_TRUE(find_check(compute(in), "ledger: send copy")->passed);
     in.tracer->sender.send_copy_bytes -= 10;
-    EXPECT_FALSE(find_check(compute_ledger(in), "ledger: send copy")->passed);
+    EXPECT_FALSE(find_check(compute(in), "ledger: send copy")->passed);
     in.tracer->sender.send_copy_bytes += 10;
     in.tracer->sender.send_unclassified_bytes = 5;
-    EXPECT_FALSE(find_check(compute_ledger(in), "ledger: send copy")->passed);
+    EXPECT_FALSE(find_check(compute(in), "ledger: send copy")->passed);
 }
 
 TEST(Ledger, FallbackIsCopiedAtSendTime) {
@@ -179,7 +204,7 @@ TEST(Ledger, FallbackIsCopiedAtSendTime) {
     in.tracer->sender.zc_fallback_bytes = 8 * MiB;
     in.tracer->sender.zc_pinned_bytes = 0;
     in.tracer->receiver.rx_zc_bytes = 0;
-    auto r = compute_ledger(in);
+    auto r = compute(in);
     EXPECT_EQ(r.ledger["zerocopy_fallback_bytes"], 8 * MiB);
     EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), 2.0);
     EXPECT_TRUE(r.ledger["deferred_copy_percent"].is_null());
@@ -201,7 +226,7 @@ TEST(Ledger, LoopbackHasOneNamespace) {
     tv.sender.rx_zc_bytes = tv.receiver.rx_zc_bytes;
     tv.receiver = KernelCounts{}; // ignored: one namespace
     in.transport = Transport::loopback;
-    auto r = compute_ledger(in);
+    auto r = compute(in);
     EXPECT_TRUE(r.ledger["by_namespace"].contains("shared"));
     EXPECT_FALSE(r.ledger["by_namespace"].contains("receiver"));
     EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), 2.0);
@@ -218,7 +243,7 @@ TEST(Ledger, NoTracerMeansUnsupportedNeverZero) {
     z.sends = z.completions = z.completions_copied = 16;
     in.zerocopy = z;
     in.tracer_unavailable = "BPF load failed: Operation not permitted";
-    auto r = compute_ledger(in);
+    auto r = compute(in);
     for (const char* f : {"kernel_send_copy_bytes", "zerocopy_pinned_bytes", "pinned_pages",
                           "zerocopy_fallback_bytes", "deferred_copy_bytes", "receive_copy_bytes",
                           "retransmit_bytes", "copies_per_byte"}) {
@@ -236,8 +261,8 @@ TEST(Ledger, NoTracerMeansUnsupportedNeverZero) {
 TEST(Ledger, OneUnsupportedHookOnlyAffectsItsFields) {
     auto in = veth_cell(Strategy::one_copy, MiB);
     for (auto& h : in.tracer->hooks)
-        if (h.hook == std::string(hook_retransmits)) h.unsupported = "tracepoint missing";
-    auto r = compute_ledger(in);
+        if (h.hook == std::string(hook_retransmits)) h.form = Unsupported{"tracepoint missing"};
+    auto r = compute(in);
     EXPECT_EQ(r.ledger["retransmit_bytes"]["unsupported"], "tracepoint missing");
     EXPECT_EQ(r.ledger["receive_copy_bytes"], MiB);
     EXPECT_EQ(r.ledger["hooks"]["retransmits"]["unsupported"], "tracepoint missing");
@@ -249,19 +274,18 @@ TEST(Ledger, OneUnsupportedHookOnlyAffectsItsFields) {
 TEST(Ledger, MissedEventsFailTheTracerCheck) {
     auto in = veth_cell(Strategy::one_copy, MiB);
     in.tracer->missed_events = 3;
-    EXPECT_FALSE(find_check(compute_ledger(in), "tracer: no kernel events missed")->passed);
+    EXPECT_FALSE(find_check(compute(in), "tracer: no kernel events missed")->passed);
 }
 
 TEST(Ledger, KernelCompletionsComparedWhenHooked) {
     auto in = veth_cell(Strategy::zero_copy, 64 * MiB);
-    for (auto& h : in.tracer->hooks)
-        if (h.hook == std::string(hook_completions)) h.mechanism = "fentry";
+    set_mechanism(*in.tracer, hook_completions, HookMechanism::fentry);
     in.tracer->sender.zc_completed_sends = 1024;
     in.tracer->sender.zc_completed_copied = 1024;
-    auto r = compute_ledger(in);
+    auto r = compute(in);
     EXPECT_TRUE(find_check(r, "ledger: kernel completions")->passed);
     in.tracer->sender.zc_completed_copied = 1000;
-    r = compute_ledger(in);
+    r = compute(in);
     EXPECT_FALSE(find_check(r, "ledger: kernel completions")->passed);
 }
 
@@ -283,7 +307,7 @@ TEST(Ledger, ExpectedCopiesPerByte) {
 
 TEST(Ledger, ZeroBytesSentHasNoCopiesPerByte) {
     auto in = veth_cell(Strategy::one_copy, 0);
-    auto r = compute_ledger(in);
+    auto r = compute(in);
     EXPECT_EQ(r.ledger["copies_per_byte"]["unsupported"], "no bytes were sent");
 }
 
@@ -305,7 +329,7 @@ LedgerInput rr_veth_cell(Strategy s, uint64_t bytes, uint64_t answers) {
 
 TEST(LedgerRr, AnswersAreAccountedApartOnVeth) {
     for (Strategy s : all_strategies) {
-        auto r = compute_ledger(rr_veth_cell(s, MiB, MiB)); // 64 B messages: answers == bytes
+        auto r = compute(rr_veth_cell(s, MiB, MiB)); // 64 B messages: answers == bytes
         const double expected = s == Strategy::two_copy ? 3.0 : 2.0;
         EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), expected);
         for (const auto& c : r.checks)
@@ -325,7 +349,7 @@ TEST(LedgerRr, AnswersAreAccountedApartOnVeth) {
 TEST(LedgerRr, AMissingAnswerCopyFailsExactly) {
     auto in = rr_veth_cell(Strategy::one_copy, MiB, 16384);
     in.tracer->receiver.send_copy_bytes -= 1;
-    auto r = compute_ledger(in);
+    auto r = compute(in);
     const Check* c = find_check(r, "ledger: answer copies");
     ASSERT_NE(c, nullptr);
     EXPECT_FALSE(c->passed);
@@ -336,7 +360,7 @@ TEST(LedgerRr, AMissingAnswerCopyFailsExactly) {
 }
 
 TEST(LedgerRr, StreamCellsHaveNoResponses) {
-    auto r = compute_ledger(veth_cell(Strategy::one_copy, MiB));
+    auto r = compute(veth_cell(Strategy::one_copy, MiB));
     EXPECT_TRUE(r.ledger["responses"].is_null());
     EXPECT_EQ(find_check(r, "ledger: answer copies"), nullptr);
 }
@@ -350,7 +374,7 @@ TEST(LedgerRr, LoopbackSubtractsTheAnswers) {
     tv.sender.rx_zc_bytes = tv.receiver.rx_zc_bytes;
     tv.receiver = KernelCounts{};
     in.transport = Transport::loopback;
-    auto r = compute_ledger(in);
+    auto r = compute(in);
     EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), 2.0);
     EXPECT_EQ(r.ledger["kernel_send_copy_bytes"], 0);
     EXPECT_EQ(r.ledger["receive_copy_bytes"], 4 * MiB);
@@ -366,7 +390,7 @@ TEST(LedgerRr, LoopbackSubtractsTheAnswers) {
               std::string::npos);
     // Fewer copies than the answers need: the request direction comes out short and fails.
     in.tracer->sender.recv_bytes = 4 * MiB;
-    EXPECT_FALSE(find_check(compute_ledger(in), "ledger: receive copy")->passed);
+    EXPECT_FALSE(find_check(compute(in), "ledger: receive copy")->passed);
 }
 
 // forward: sender -> router -> receiver.
@@ -383,7 +407,7 @@ LedgerInput forward_cell(Strategy s, uint64_t bytes) {
 }
 
 TEST(LedgerForward, CopyAtLocalDeliveryInTheReceiver) {
-    auto r = compute_ledger(forward_cell(Strategy::zero_copy, 64 * MiB));
+    auto r = compute(forward_cell(Strategy::zero_copy, 64 * MiB));
     EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), 2.0);
     EXPECT_EQ(r.ledger["verdict"],
               "MSG_ZEROCOPY not effective on forward: 100% of zerocopy bytes copied at local "
@@ -393,7 +417,7 @@ TEST(LedgerForward, CopyAtLocalDeliveryInTheReceiver) {
     for (const auto& c : r.checks)
         EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
     for (Strategy s : {Strategy::two_copy, Strategy::one_copy}) {
-        auto rc = compute_ledger(forward_cell(s, MiB));
+        auto rc = compute(forward_cell(s, MiB));
         EXPECT_DOUBLE_EQ(rc.ledger["copies_per_byte"].get<double>(),
                          s == Strategy::two_copy ? 3.0 : 2.0);
         EXPECT_TRUE(rc.ledger.contains("verdict"));
@@ -404,10 +428,9 @@ TEST(LedgerForward, CopyAtLocalDeliveryInTheReceiver) {
 TEST(LedgerForward, BeforeLinux617TheRouterCopies) {
     // skb_copy_ubufs seen directly, in the router at the first receive.
     auto in = forward_cell(Strategy::zero_copy, 8 * MiB);
-    for (auto& h : in.tracer->hooks)
-        if (h.hook == std::string(hook_deferred)) h.mechanism = "fexit";
+    set_mechanism(*in.tracer, hook_deferred, HookMechanism::fexit);
     in.tracer->router.deferred_bytes = 8 * MiB;
-    auto r = compute_ledger(in);
+    auto r = compute(in);
     EXPECT_EQ(r.ledger["verdict"],
               "MSG_ZEROCOPY not effective on forward: 100% of zerocopy bytes copied in the "
               "router's namespace (at the first receive, before forwarding)");
@@ -438,7 +461,7 @@ LedgerInput nic_cell(Strategy s, uint64_t bytes) {
 }
 
 TEST(LedgerNic, RemoteReceiverZeroCopyIsEffective) {
-    auto r = compute_ledger(nic_cell(Strategy::zero_copy, 64 * MiB));
+    auto r = compute(nic_cell(Strategy::zero_copy, 64 * MiB));
     EXPECT_EQ(r.ledger["verdict"],
               "MSG_ZEROCOPY effective on nic: 100% of bytes sent by reference, no copy on this "
               "host");
@@ -460,7 +483,7 @@ TEST(LedgerNic, RemoteReceiverZeroCopyIsEffective) {
 }
 
 TEST(LedgerNic, RemoteReceiverCopyStrategiesCountThisHostOnly) {
-    auto r = compute_ledger(nic_cell(Strategy::two_copy, 8 * MiB));
+    auto r = compute(nic_cell(Strategy::two_copy, 8 * MiB));
     EXPECT_DOUBLE_EQ(r.ledger["this_host_copies_per_byte"].get<double>(), 2.0);
     EXPECT_EQ(r.ledger["kernel_send_copy_bytes"], 8 * MiB);
     EXPECT_TRUE(r.ledger["copies_per_byte_parts"]["receive"].is_object());
@@ -469,17 +492,16 @@ TEST(LedgerNic, RemoteReceiverCopyStrategiesCountThisHostOnly) {
     // The send side is still exact.
     auto in = nic_cell(Strategy::one_copy, 8 * MiB);
     in.tracer->sender.send_copy_bytes += 1;
-    EXPECT_FALSE(find_check(compute_ledger(in), "ledger: send copy")->passed);
+    EXPECT_FALSE(find_check(compute(in), "ledger: send copy")->passed);
 }
 
 TEST(LedgerNic, CopiedZeroCopyOnTheWayOutIsNotEffective) {
     // e.g. a packet tap on the NIC: the host copied every zerocopy skb.
     auto in = nic_cell(Strategy::zero_copy, 8 * MiB);
-    for (auto& h : in.tracer->hooks)
-        if (h.hook == std::string(hook_deferred)) h.mechanism = "fexit";
+    set_mechanism(*in.tracer, hook_deferred, HookMechanism::fexit);
     in.tracer->sender.deferred_bytes = 8 * MiB;
     in.zerocopy->completions_copied = in.zerocopy->completions;
-    auto r = compute_ledger(in);
+    auto r = compute(in);
     EXPECT_EQ(r.ledger["receiver_in_this_kernel"], false);
     const std::string v = r.ledger["verdict"].get<std::string>();
     EXPECT_EQ(v.rfind("MSG_ZEROCOPY not effective on nic: 100% of zerocopy bytes copied on this "
@@ -498,7 +520,7 @@ TEST(LedgerNic, SinkInThisKernelIsSaidSo) {
     in.tracer->sender.rx_zc_bytes = 64 * MiB;
     in.tracer->local_sink->recv_bytes = 64 * MiB;
     in.tracer->local_sink->send_copy_bytes = 16;
-    auto r = compute_ledger(in);
+    auto r = compute(in);
     EXPECT_EQ(r.ledger["receiver_in_this_kernel"], true);
     EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), 2.0);
     EXPECT_EQ(r.ledger["receive_copy_bytes"], 64 * MiB);
@@ -517,7 +539,7 @@ TEST(LedgerNic, UnsplitSocketsOfALocalSinkAreSubtracted) {
     in.tracer->local_sink.reset();
     in.tracer->sender.recv_bytes = 4 * MiB + 16;
     in.tracer->sender.send_copy_bytes = 4 * MiB + 16;
-    auto r = compute_ledger(in);
+    auto r = compute(in);
     EXPECT_EQ(r.ledger["receiver_in_this_kernel"], true);
     EXPECT_DOUBLE_EQ(r.ledger["copies_per_byte"].get<double>(), 2.0);
     for (const auto& c : r.checks)
@@ -531,7 +553,7 @@ TEST(LedgerNic, NoTracerSaysWhyNeverZero) {
     in.app.bytes_sent = in.app.bytes_received = MiB;
     in.app.response_bytes = 16;
     in.tracer_unavailable = "BPF load failed";
-    auto r = compute_ledger(in);
+    auto r = compute(in);
     EXPECT_TRUE(r.ledger["receiver_in_this_kernel"].is_null());
     EXPECT_EQ(r.ledger["receive_copy_bytes"]["unsupported"], "BPF load failed");
     EXPECT_EQ(r.ledger["copies_per_byte"]["unsupported"], "BPF load failed");

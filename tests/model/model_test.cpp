@@ -1,13 +1,45 @@
-// The shared values: kernel counts from the one counter list.
+// The shared values: measured-or-unsupported figures, kernel counts from the one counter
+// list, hook mechanisms and namespace roles by name.
 #include <set>
 #include <string>
 
 #include <gtest/gtest.h>
 
+#include "model/hook.h"
 #include "model/kernel_counts.h"
+#include "model/ledger.h"
+#include "model/measured.h"
 
 namespace copyscope {
 namespace {
+
+TEST(Measured, ValueWithEvidenceOrUnsupportedWithReason) {
+    Measured<uint64_t> m(42, Evidence::inferred, "deferred_copy");
+    ASSERT_TRUE(m);
+    EXPECT_EQ(*m, 42u);
+    EXPECT_EQ(m.evidence(), Evidence::inferred);
+    EXPECT_EQ(m.source(), "deferred_copy");
+    EXPECT_TRUE(m.reason().empty());
+    Measured<uint64_t> u = Unsupported{"no BTF"};
+    EXPECT_FALSE(u);
+    EXPECT_EQ(u.reason(), "no BTF");
+    EXPECT_EQ(u.value_or(7), 7u);
+    EXPECT_FALSE(Measured<double>()); // nothing measured is not a 0
+    EXPECT_EQ(Measured<double>().reason(), "not measured");
+}
+
+TEST(Measured, WithKeepsHowItWasMeasured) {
+    const Measured<int> hook(1, Evidence::inferred, "x");
+    const Measured<double> d = hook.with(2.5);
+    EXPECT_EQ(*d, 2.5);
+    EXPECT_EQ(d.evidence(), Evidence::inferred);
+    EXPECT_EQ(d.source(), "x");
+    const Measured<int> none = Unsupported{"why"};
+    EXPECT_EQ(none.with(2.5).reason(), "why");
+    EXPECT_EQ(weaker(Evidence::exact, Evidence::inferred), Evidence::inferred);
+    EXPECT_EQ(weaker(Evidence::exact, Evidence::exact), Evidence::exact);
+    EXPECT_EQ(evidence_from_string(to_string(Evidence::inferred)), Evidence::inferred);
+}
 
 TEST(KernelCounts, OneDefinitionPerBpfCounterInSlotOrder) {
     const auto defs = kernel_counters();
@@ -35,6 +67,31 @@ TEST(KernelCounts, SlotsLandInTheirFieldsAndAddUp) {
     sum += k;
     for (const KernelCounterDef& c : kernel_counters())
         EXPECT_EQ(sum.*c.field, 2 * (k.*c.field)) << c.name;
+}
+
+TEST(Names, MechanismsModesAndRolesReadBack) {
+    for (HookMechanism m :
+         {HookMechanism::fentry, HookMechanism::fexit, HookMechanism::kprobe, HookMechanism::tp_btf,
+          HookMechanism::tracepoint, HookMechanism::inferred, HookMechanism::userspace})
+        EXPECT_EQ(hook_mechanism_from_string(to_string(m)), m);
+    EXPECT_FALSE(hook_mechanism_from_string("uprobe"));
+    EXPECT_EQ(hook_mode_from_string("auto"), HookMode::automatic);
+    EXPECT_EQ(to_string(HookMode::prefer_tracepoints), "prefer-tracepoints");
+    for (NamespaceRole r : {NamespaceRole::sender, NamespaceRole::router, NamespaceRole::receiver,
+                            NamespaceRole::shared, NamespaceRole::local_sink})
+        EXPECT_EQ(namespace_role_from_string(to_string(r)), r);
+    EXPECT_EQ(to_string(NamespaceRole::local_sink), "local_sink");
+}
+
+TEST(Ledger, FindsItsHooks) {
+    Ledger L;
+    L.hooks.push_back(HookUse{hook_receive, Unsupported{"no tracepoint"}});
+    ASSERT_NE(L.hook(hook_receive), nullptr);
+    EXPECT_EQ(L.hook(hook_receive)->form.reason(), "no tracepoint");
+    EXPECT_EQ(L.hook(hook_send), nullptr);
+    EXPECT_FALSE(L.receiver_outside());
+    L.receiver_in_this_kernel = false;
+    EXPECT_TRUE(L.receiver_outside());
 }
 
 } // namespace

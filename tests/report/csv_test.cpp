@@ -17,9 +17,12 @@ std::vector<std::string> split_line(const std::string& line) {
     for (size_t i = 0; i < line.size(); ++i) {
         char c = line[i];
         if (quoted) {
-            if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') cur += '"', ++i;
-            else if (c == '"') quoted = false;
-            else cur += c;
+            if (c == '"' && i + 1 < line.size() && line[i + 1] == '"')
+                cur += '"', ++i;
+            else if (c == '"')
+                quoted = false;
+            else
+                cur += c;
         } else if (c == '"') {
             quoted = true;
         } else if (c == ',') {
@@ -46,14 +49,18 @@ CellResult cell() {
     c.throughput.samples = {9.0, 10.0, 11.0};
     c.throughput.converged = false;
     c.zerocopy = ZerocopyStats{768, 768, 768, 4, 0, 0};
-    c.ledger = {{"copies_per_byte", 2.0},
-                {"deferred_copy_percent", 100.0},
-                {"verdict", "MSG_ZEROCOPY not effective on veth, really"},
-                {"kernel_send_copy_bytes", 0}};
-    c.counters = {{"derived",
-                   {{"thread",
-                     {{"cpu_seconds_per_gib", 1.5},
-                      {"cycles_per_byte", {{"unsupported", "ENOENT"}}}}}}}};
+    Ledger ledger;
+    ledger.copies_per_byte = 2.0;
+    ledger.deferred_copy_percent = 100.0;
+    ledger.verdict = "MSG_ZEROCOPY not effective on veth, really";
+    ledger.figures.kernel_send_copy_bytes = 0;
+    c.ledger = ledger;
+    DerivedFigures derived;
+    derived.cpu_seconds_per_gib = 1.5;
+    derived.cycles_per_byte = Unsupported{"ENOENT"};
+    CounterResult counters;
+    counters.derived_thread = derived;
+    c.counters = counters;
     return c;
 }
 

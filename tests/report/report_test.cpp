@@ -81,7 +81,8 @@ TEST(Report, DocumentHasSchemaHostAndCells) {
 }
 
 TEST(Report, AtomicWriteReplacesWholeAndLeavesNoTemporary) {
-    auto dir = std::filesystem::temp_directory_path() / ("copyscope-report-" + std::to_string(getpid()));
+    auto dir =
+        std::filesystem::temp_directory_path() / ("copyscope-report-" + std::to_string(getpid()));
     std::filesystem::create_directories(dir);
     auto path = (dir / "r.json").string();
     write_file_atomically(path, "{\"a\": 1}\n");
@@ -89,7 +90,8 @@ TEST(Report, AtomicWriteReplacesWholeAndLeavesNoTemporary) {
     std::ifstream in(path);
     EXPECT_EQ(nlohmann::json::parse(in)["b"], 2);
     size_t files = 0;
-    for (auto& e : std::filesystem::directory_iterator(dir)) (void)e, ++files;
+    for (auto& e : std::filesystem::directory_iterator(dir))
+        (void)e, ++files;
     EXPECT_EQ(files, 1u);
     std::filesystem::remove_all(dir);
 }
@@ -107,7 +109,10 @@ TEST(Summary, SizesAndUnsupportedLedger) {
     EXPECT_EQ(format_size(1 << 20), "1MiB");
     EXPECT_EQ(format_size(1000), "1000");
     CellResult c = zero_copy_cell();
-    c.ledger = {{"copies_per_byte", {{"unsupported", "no BPF"}}}, {"verdict", "not effective"}};
+    Ledger ledger;
+    ledger.copies_per_byte = Unsupported{"no BPF"};
+    ledger.verdict = "not effective";
+    c.ledger = ledger;
     std::string table = summary_table({c});
     EXPECT_NE(table.find("unsupported"), std::string::npos);
     EXPECT_NE(table.find("not effective"), std::string::npos);

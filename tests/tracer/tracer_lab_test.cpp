@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "common/unique_fd.h"
+#include "report/ledger_json.h"
 #include "runner/runner.h"
 #include "runner/sink.h"
 #include "support/run_binary.h"
@@ -66,6 +67,11 @@ std::string failed_checks(const CellResult& r) {
     return out;
 }
 
+// The ledger as the report writes it.
+nlohmann::json ledger_json(const CellResult& r) {
+    return r.ledger ? to_json(*r.ledger) : nlohmann::json(nullptr);
+}
+
 uint64_t u64(const nlohmann::json& j, const char* key) {
     EXPECT_TRUE(j.contains(key) && j[key].is_number()) << key << " in " << j.dump();
     return j.value(key, uint64_t{0});
@@ -114,7 +120,7 @@ TEST_P(TracerCell, LedgerHoldsOnThisKernel) {
     spec.bytes = c.size >= 65536 ? 64 * MiB : 4 * MiB;
     CellResult r = run_cell(spec, {tracer_});
     ASSERT_TRUE(r.error.empty()) << r.error;
-    const nlohmann::json& L = r.ledger;
+    const nlohmann::json L = ledger_json(r);
     ASSERT_TRUE(L.is_object());
     ASSERT_TRUE(L["tracer"]["available"].get<bool>()) << L["tracer"].dump();
     EXPECT_EQ(failed_checks(r), "");
@@ -171,7 +177,7 @@ TEST_F(TracerLab, HooksNameTheirMechanism) {
     spec.message_size = 65536;
     spec.bytes = 8 * MiB;
     CellResult r = run_cell(spec, {tracer_});
-    const nlohmann::json& hooks = r.ledger["hooks"];
+    const nlohmann::json hooks = ledger_json(r)["hooks"];
     for (const char* h : {hook_send, hook_pinned_pages, hook_deferred, hook_receive,
                           hook_retransmits, hook_completions}) {
         ASSERT_TRUE(hooks.contains(h)) << h;
@@ -193,10 +199,10 @@ TEST_F(TracerLab, PreferTracepointsMode) {
     spec.bytes = 16 * MiB;
     CellResult r = run_cell(spec, {tp.get()});
     EXPECT_EQ(failed_checks(r), "");
-    EXPECT_EQ(r.ledger["tracer"]["hook_mode"], "prefer-tracepoints");
-    EXPECT_EQ(r.ledger["hooks"][hook_send]["mechanism"], "tp_btf");
-    EXPECT_EQ(r.ledger["hooks"][hook_deferred]["mechanism"], "inferred");
-    EXPECT_EQ(r.ledger["hooks"][hook_completions]["mechanism"], "userspace");
+    EXPECT_EQ(ledger_json(r)["tracer"]["hook_mode"], "prefer-tracepoints");
+    EXPECT_EQ(ledger_json(r)["hooks"][hook_send]["mechanism"], "tp_btf");
+    EXPECT_EQ(ledger_json(r)["hooks"][hook_deferred]["mechanism"], "inferred");
+    EXPECT_EQ(ledger_json(r)["hooks"][hook_completions]["mechanism"], "userspace");
 }
 
 // Two runs at once in separate labs, each with its own tracer: each ledger counts only its
@@ -216,17 +222,17 @@ TEST_F(TracerLab, ConcurrentLabsCountOnlyTheirOwnBytes) {
     CellResult ra = a.get(), rb = b.get();
     for (const CellResult* r : {&ra, &rb}) {
         EXPECT_EQ(failed_checks(*r), "");
-        EXPECT_EQ(u64(r->ledger, "receive_copy_bytes"), r->app.bytes_received);
-        const uint64_t sent = u64(r->ledger, "kernel_send_copy_bytes") +
-                              u64(r->ledger, "zerocopy_pinned_bytes") +
-                              u64(r->ledger, "zerocopy_fallback_bytes");
+        EXPECT_EQ(u64(ledger_json(*r), "receive_copy_bytes"), r->app.bytes_received);
+        const uint64_t sent = u64(ledger_json(*r), "kernel_send_copy_bytes") +
+                              u64(ledger_json(*r), "zerocopy_pinned_bytes") +
+                              u64(ledger_json(*r), "zerocopy_fallback_bytes");
         EXPECT_EQ(sent, r->app.bytes_sent);
     }
-    EXPECT_EQ(u64(ra.ledger, "zerocopy_pinned_bytes"), 0u); // b's zerocopy bytes stay in b
-    EXPECT_EQ(u64(ra.ledger, "deferred_copy_bytes"), 0u);
-    EXPECT_EQ(u64(rb.ledger, "kernel_send_copy_bytes"), 0u); // a's copies stay in a
-    EXPECT_NE(ra.ledger["by_namespace"]["sender"]["inode"],
-              rb.ledger["by_namespace"]["sender"]["inode"]);
+    EXPECT_EQ(u64(ledger_json(ra), "zerocopy_pinned_bytes"), 0u); // b's zerocopy bytes stay in b
+    EXPECT_EQ(u64(ledger_json(ra), "deferred_copy_bytes"), 0u);
+    EXPECT_EQ(u64(ledger_json(rb), "kernel_send_copy_bytes"), 0u); // a's copies stay in a
+    EXPECT_NE(ledger_json(ra)["by_namespace"]["sender"]["inode"],
+              ledger_json(rb)["by_namespace"]["sender"]["inode"]);
 }
 
 // The same through the binary, as users run it: two `copyscope run` at once, each in its
@@ -292,7 +298,7 @@ TEST_F(TracerLab, RequestResponseAnswersAccountedApart) {
             SCOPED_TRACE(std::string(to_string(t)) + " " + strategy_name(s));
             ASSERT_TRUE(r.error.empty()) << r.error;
             EXPECT_EQ(failed_checks(r), "");
-            const nlohmann::json& L = r.ledger;
+            const nlohmann::json L = ledger_json(r);
             EXPECT_EQ(r.app.response_bytes, r.app.messages_sent * kResponseSize);
             EXPECT_EQ(u64(L, "receive_copy_bytes"), r.app.bytes_received);
             EXPECT_EQ(u64(L["responses"], "bytes"), r.app.response_bytes);
@@ -326,7 +332,7 @@ TEST_F(TracerLab, ForwardChargesEachNamespace) {
         SCOPED_TRACE(strategy_name(s));
         ASSERT_TRUE(r.error.empty()) << r.error;
         EXPECT_EQ(failed_checks(r), "");
-        const nlohmann::json& L = r.ledger;
+        const nlohmann::json L = ledger_json(r);
         ASSERT_TRUE(L["by_namespace"].contains("router")) << L["by_namespace"].dump();
         EXPECT_EQ(u64(L["by_namespace"]["router"], "receive_copy_bytes"), 0u);
         EXPECT_EQ(u64(L["by_namespace"]["receiver"], "receive_copy_bytes"), r.app.bytes_received);
@@ -389,7 +395,7 @@ TEST_F(TracerLab, NicToASinkInThisKernelIsSaidToBeLocal) {
         SCOPED_TRACE(strategy_name(s));
         ASSERT_TRUE(r.error.empty()) << r.error;
         EXPECT_EQ(failed_checks(r), "");
-        const nlohmann::json& L = r.ledger;
+        const nlohmann::json L = ledger_json(r);
         EXPECT_EQ(L["receiver_in_this_kernel"], true) << L["receiver_evidence"];
         EXPECT_EQ(u64(L, "receive_copy_bytes"), r.app.bytes_received);
         EXPECT_EQ(u64(L["by_namespace"]["local_sink"], "response_send_copy_bytes"), kSinkTallySize);
@@ -477,10 +483,10 @@ TEST(TracerLifetime, UnprivilegedLedgerSaysUnsupported) {
         for (const char* f :
              {"kernel_send_copy_bytes", "zerocopy_pinned_bytes", "pinned_pages",
               "deferred_copy_bytes", "receive_copy_bytes", "retransmit_bytes", "copies_per_byte"}) {
-            const auto& v = r.ledger[f];
+            const auto v = ledger_json(r)[f];
             if (!v.is_object() || v["unsupported"].get<std::string>().empty()) _exit(11);
         }
-        if (r.ledger["tracer"]["available"].get<bool>()) _exit(12);
+        if (ledger_json(r)["tracer"]["available"].get<bool>()) _exit(12);
         _exit(0);
     }
     int status = 0;

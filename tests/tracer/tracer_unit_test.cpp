@@ -5,8 +5,8 @@
 
 #include "common/errors.h"
 #include "tracer/bpf_tracer.h"
+#include "tracer/doctor.h"
 #include "tracer/hooks.h"
-#include "tracer/tracer.h"
 
 namespace copyscope {
 namespace {
@@ -23,9 +23,7 @@ KernelFeatures kernel_where(bool fentry_ok, bool tp_ok, const std::string& reaso
                 for (const auto& name : need.names) {
                     bool ok = need.kind == AttachKind::tp_btf ? tp_ok : fentry_ok;
                     ProbeResult p{ok, ok ? "" : reason};
-                    (need.kind == AttachKind::fentry  ? f.fentry
-                     : need.kind == AttachKind::fexit ? f.fexit
-                                                      : f.tp_btf)[name] = p;
+                    f.probes(need.kind)[name] = p;
                 }
     return f;
 }
@@ -39,6 +37,12 @@ const HookUse& use_of(const HookPlan& plan, const std::string& hook) {
 
 bool loads(const HookPlan& plan, const std::string& program) {
     return std::find(plan.programs.begin(), plan.programs.end(), program) != plan.programs.end();
+}
+
+HookMechanism mechanism(const HookPlan& plan, const std::string& hook) {
+    const HookUse& u = use_of(plan, hook);
+    EXPECT_TRUE(u.form) << hook << ": " << u.form.reason();
+    return u.form ? u.form->mechanism : HookMechanism::userspace;
 }
 
 std::string completion_target(const HookPlan& plan) {
@@ -67,12 +71,12 @@ TEST(HookMode, BadValueNamesItAndTheAllowedOnes) {
 
 TEST(HookPlan, StockKernelTakesPreferredForms) {
     HookPlan plan = plan_hooks(kernel_where(true, true), HookMode::automatic);
-    EXPECT_EQ(use_of(plan, hook_send).mechanism, "fexit");
-    EXPECT_EQ(use_of(plan, hook_deferred).mechanism, "fexit");
-    EXPECT_TRUE(use_of(plan, hook_deferred).exact);
-    EXPECT_EQ(use_of(plan, hook_completions).mechanism, "fentry");
+    EXPECT_EQ(mechanism(plan, hook_send), HookMechanism::fexit);
+    EXPECT_EQ(mechanism(plan, hook_deferred), HookMechanism::fexit);
+    EXPECT_EQ(use_of(plan, hook_deferred).form.evidence(), Evidence::exact);
+    EXPECT_EQ(mechanism(plan, hook_completions), HookMechanism::fentry);
     EXPECT_EQ(completion_target(plan), "msg_zerocopy_complete");
-    EXPECT_EQ(use_of(plan, hook_receive).mechanism, "tp_btf");
+    EXPECT_EQ(mechanism(plan, hook_receive), HookMechanism::tp_btf);
     EXPECT_TRUE(loads(plan, "cs_send_fexit"));
     EXPECT_TRUE(loads(plan, "cs_deferred_fexit"));
     EXPECT_TRUE(loads(plan, "cs_zc_complete"));
@@ -85,14 +89,14 @@ TEST(HookPlan, StockKernelTakesPreferredForms) {
 TEST(HookPlan, PreferTracepointsNeverTakesFentryOrFexit) {
     HookPlan plan = plan_hooks(kernel_where(true, true), HookMode::prefer_tracepoints);
     for (const auto& u : plan.uses) {
-        EXPECT_TRUE(u.unsupported.empty()) << u.hook;
-        EXPECT_NE(u.mechanism, "fexit") << u.hook;
-        EXPECT_NE(u.mechanism, "fentry") << u.hook;
+        ASSERT_TRUE(u.form) << u.hook << ": " << u.form.reason();
+        EXPECT_NE(u.form->mechanism, HookMechanism::fexit) << u.hook;
+        EXPECT_NE(u.form->mechanism, HookMechanism::fentry) << u.hook;
     }
-    EXPECT_EQ(use_of(plan, hook_send).mechanism, "tp_btf");
-    EXPECT_EQ(use_of(plan, hook_deferred).mechanism, "inferred");
-    EXPECT_FALSE(use_of(plan, hook_deferred).exact);
-    EXPECT_EQ(use_of(plan, hook_completions).mechanism, "userspace");
+    EXPECT_EQ(mechanism(plan, hook_send), HookMechanism::tp_btf);
+    EXPECT_EQ(mechanism(plan, hook_deferred), HookMechanism::inferred);
+    EXPECT_EQ(use_of(plan, hook_deferred).form.evidence(), Evidence::inferred);
+    EXPECT_EQ(mechanism(plan, hook_completions), HookMechanism::userspace);
     EXPECT_FALSE(loads(plan, "cs_send_fexit"));
     EXPECT_FALSE(loads(plan, "cs_zc_complete"));
     EXPECT_TRUE(loads(plan, "cs_rx"));
@@ -102,20 +106,20 @@ TEST(HookPlan, PreferTracepointsNeverTakesFentryOrFexit) {
 
 TEST(HookPlan, ThisVmFallsBackWhereFentryIsRefused) {
     HookPlan plan = plan_hooks(kernel_where(false, true), HookMode::automatic);
-    EXPECT_EQ(use_of(plan, hook_send).mechanism, "tp_btf");
-    EXPECT_EQ(use_of(plan, hook_send).targets,
+    EXPECT_EQ(mechanism(plan, hook_send), HookMechanism::tp_btf);
+    EXPECT_EQ(use_of(plan, hook_send).form->targets,
               (std::vector<std::string>{"tcp_sendmsg_locked", "sock_send_length"}));
-    EXPECT_EQ(use_of(plan, hook_deferred).mechanism, "inferred");
-    EXPECT_EQ(use_of(plan, hook_completions).mechanism, "userspace");
+    EXPECT_EQ(mechanism(plan, hook_deferred), HookMechanism::inferred);
+    EXPECT_EQ(mechanism(plan, hook_completions), HookMechanism::userspace);
 }
 
 TEST(HookPlan, OldKernelCompletionTargetIsRenamed) {
     KernelFeatures f = kernel_where(true, true);
     f.fentry["msg_zerocopy_complete"] = {false, "function msg_zerocopy_complete not in kernel BTF"};
     HookPlan plan = plan_hooks(f, HookMode::automatic);
-    EXPECT_EQ(use_of(plan, hook_completions).mechanism, "fentry");
+    EXPECT_EQ(mechanism(plan, hook_completions), HookMechanism::fentry);
     EXPECT_EQ(completion_target(plan), "msg_zerocopy_callback");
-    EXPECT_EQ(use_of(plan, hook_completions).targets,
+    EXPECT_EQ(use_of(plan, hook_completions).form->targets,
               std::vector<std::string>{"msg_zerocopy_callback"});
 }
 
@@ -124,15 +128,15 @@ TEST(HookPlan, OldKernelWithoutSendTracepointUsesFexitOrSaysWhy) {
     f.tp_btf["tcp_sendmsg_locked"] = {false, "tracepoint tcp_sendmsg_locked not in kernel BTF"};
     HookPlan plan = plan_hooks(f, HookMode::automatic);
     const HookUse& send = use_of(plan, hook_send);
-    EXPECT_EQ(send.mechanism, "");
-    EXPECT_NE(send.unsupported.find("fexit tcp_sendmsg_locked: load: EPERM"), std::string::npos)
-        << send.unsupported;
-    EXPECT_NE(send.unsupported.find("tracepoint tcp_sendmsg_locked not in kernel BTF"),
+    EXPECT_FALSE(send.form);
+    EXPECT_NE(send.form.reason().find("fexit tcp_sendmsg_locked: load: EPERM"), std::string::npos)
+        << send.form.reason();
+    EXPECT_NE(send.form.reason().find("tracepoint tcp_sendmsg_locked not in kernel BTF"),
               std::string::npos)
-        << send.unsupported;
+        << send.form.reason();
     EXPECT_FALSE(loads(plan, "cs_send_tp_ret")); // a half form is never loaded
     f.fexit["tcp_sendmsg_locked"] = {true, ""};
-    EXPECT_EQ(use_of(plan_hooks(f, HookMode::automatic), hook_send).mechanism, "fexit");
+    EXPECT_EQ(mechanism(plan_hooks(f, HookMode::automatic), hook_send), HookMechanism::fexit);
 }
 
 TEST(HookPlan, NothingAttachableLeavesOnlyUserspaceCompletions) {
@@ -141,46 +145,49 @@ TEST(HookPlan, NothingAttachableLeavesOnlyUserspaceCompletions) {
     EXPECT_TRUE(plan.programs.empty());
     for (const auto& u : plan.uses) {
         if (u.hook == hook_completions) {
-            EXPECT_EQ(u.mechanism, "userspace");
+            ASSERT_TRUE(u.form);
+            EXPECT_EQ(u.form->mechanism, HookMechanism::userspace);
             continue;
         }
-        EXPECT_NE(u.unsupported.find("Operation not permitted"), std::string::npos) << u.hook;
+        EXPECT_FALSE(u.form) << u.hook;
+        EXPECT_NE(u.form.reason().find("Operation not permitted"), std::string::npos) << u.hook;
     }
 }
 
 TEST(Doctor, RendersEveryHookAndWhyNot) {
-    nlohmann::json d = {
-        {"kernel_release", "6.18.0-test"},
-        {"btf", {{"present", true}, {"detail", "/sys/kernel/btf/vmlinux"}}},
-        {"lockdown", "integrity"},
-        {"tracefs", "mounted at /sys/kernel/tracing"},
-        {"kprobes", false},
-        {"bpf", {{"can_load", true}, {"reason", ""}}},
-        {"hooks",
-         {{{"hook", "send"},
-           {"what", "send totals"},
-           {"forms",
-            {{{"mechanism", "fexit"},
-              {"targets", {"tcp_sendmsg_locked"}},
-              {"count", "exact"},
-              {"available", false},
-              {"reason", "fexit tcp_sendmsg_locked: load: Operation not permitted"}},
-             {{"mechanism", "tp_btf"},
-              {"targets", {"tcp_sendmsg_locked", "sock_send_length"}},
-              {"count", "exact"},
-              {"available", true}}}},
-           {"chosen", {{"auto", "tp_btf"}, {"prefer-tracepoints", "tp_btf"}}}},
-          {{"hook", "retransmits"},
-           {"what", "retransmits"},
-           {"forms",
-            {{{"mechanism", "tp_btf"},
-              {"targets", {"tcp_retransmit_skb"}},
-              {"count", "exact"},
-              {"available", false},
-              {"reason", "tracepoint tcp_retransmit_skb not in kernel BTF"}}}},
-           {"chosen",
-            {{"auto", {{"unsupported", "no usable form: tracepoint missing"}}},
-             {"prefer-tracepoints", {{"unsupported", "no usable form: tracepoint missing"}}}}}}}}};
+    TracerDoctor d;
+    d.kernel.release = "6.18.0-test";
+    d.kernel.btf = true;
+    d.kernel.btf_detail = "/sys/kernel/btf/vmlinux";
+    d.kernel.lockdown = "integrity";
+    d.kernel.tracefs = "mounted at /sys/kernel/tracing";
+    d.kernel.kprobes = false;
+    d.kernel.bpf = {true, ""};
+    DoctorHook send{"send", "send totals", {}, HookMechanism::tp_btf, HookMechanism::tp_btf};
+    send.forms.push_back({HookMechanism::fexit,
+                          {"tcp_sendmsg_locked"},
+                          Evidence::exact,
+                          false,
+                          "",
+                          "fexit tcp_sendmsg_locked: load: Operation not permitted"});
+    send.forms.push_back({HookMechanism::tp_btf,
+                          {"tcp_sendmsg_locked", "sock_send_length"},
+                          Evidence::exact,
+                          true,
+                          "",
+                          ""});
+    DoctorHook retrans{"retransmits",
+                       "retransmits",
+                       {},
+                       Unsupported{"no usable form: tracepoint missing"},
+                       Unsupported{"no usable form: tracepoint missing"}};
+    retrans.forms.push_back({HookMechanism::tp_btf,
+                             {"tcp_retransmit_skb"},
+                             Evidence::exact,
+                             false,
+                             "",
+                             "tracepoint tcp_retransmit_skb not in kernel BTF"});
+    d.hooks = {send, retrans};
     std::string t = render_tracer_doctor(d);
     EXPECT_NE(t.find("kernel     6.18.0-test"), std::string::npos) << t;
     EXPECT_NE(t.find("lockdown   integrity"), std::string::npos) << t;
@@ -194,18 +201,22 @@ TEST(Doctor, RendersEveryHookAndWhyNot) {
         << t;
 }
 
-TEST(Doctor, RealKernelJsonHasEveryHook) {
+TEST(Doctor, RealKernelHasEveryHook) {
     // Runs unprivileged too: probes then fail with a reason, never crash.
-    nlohmann::json d = tracer_doctor();
-    EXPECT_FALSE(d["kernel_release"].get<std::string>().empty());
-    ASSERT_EQ(d["hooks"].size(), hook_catalog().size());
-    for (const auto& h : d["hooks"]) {
-        for (const auto& f : h["forms"]) {
-            if (!f["available"].get<bool>()) {
-                EXPECT_FALSE(f["reason"].get<std::string>().empty()) << h["hook"];
+    TracerDoctor d = tracer_doctor();
+    EXPECT_FALSE(d.kernel.release.empty());
+    ASSERT_EQ(d.hooks.size(), hook_catalog().size());
+    for (const auto& h : d.hooks) {
+        for (const auto& f : h.forms) {
+            if (!f.available) {
+                EXPECT_FALSE(f.reason.empty()) << h.hook;
             }
         }
-        EXPECT_TRUE(h["chosen"].contains("auto"));
+        for (const Measured<HookMechanism>* chosen : {&h.chosen_auto, &h.chosen_tracepoints}) {
+            if (!*chosen) {
+                EXPECT_FALSE(chosen->reason().empty()) << h.hook;
+            }
+        }
     }
     EXPECT_FALSE(render_tracer_doctor(d).empty());
 }

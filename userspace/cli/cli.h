@@ -6,7 +6,7 @@
 #include <variant>
 #include <vector>
 
-#include "report/cell.h"
+#include "model/cell.h"
 
 namespace copyscope {
 

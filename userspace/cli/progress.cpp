@@ -3,7 +3,7 @@
 #include <cmath>
 #include <unistd.h>
 
-#include "report/summary.h"
+#include "common/format.h"
 #include "stats/stats.h"
 
 namespace copyscope {

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <string>
 
-#include "report/cell.h"
+#include "model/cell.h"
 
 namespace copyscope {
 

@@ -1,45 +1,22 @@
 #pragma once
 // Hardware and software counters in every cell: a CellObserver that counts per thread
-// (summed per role) and per CPU system-wide, and writes result.counters.
-//
-// result.counters (null when no event is selected):
-// {
-//   "events": ["cycles", ...],            selected, table order
-//   "scopes": ["thread", "system"],
-//   "pmus": [{"name": "cpu", "type": 4}], core PMUs; [] when none is visible (VM)
-//   "hybrid": false,                      true: hardware events opened on each PMU and summed
-//   "thread": {                           per-thread counters, summed per role
-//     "sender":   {"threads": 1, "events": {<event>: <value>, ...}},
-//     "receiver": {"threads": 1, "events": {...}}},
-//   "system": {                           every online CPU, whole machine (softirq, kthreads)
-//     "cpus": [0, 1], "events": {...},
-//     "cpu_time": {"user_seconds": .., "system_seconds": .., "softirq_seconds": ..,
-//                  "irq_seconds": .., "busy_seconds": .., "idle_seconds": ..}}, /proc/stat
-//   "derived": {"thread": {<figure>: <number or {"unsupported": why}>}, "system": {...}},
-//   "notes": ["..."],
-//   "summary": "task-clock 0.85 CPU-s/GiB, 14306 cs/s, hw: unsupported (ENOENT)"
-// }
-// <value> is {"value": 1234.0, "unit": "count"|"ns", "kind": "hardware"|"cache"|"software",
-//             "raw": 1234, "running_fraction": 1.0, "scaled": false}
-//   (+ "pmus": [...] on hybrid, "incomplete": "..." when some instances never ran)
-// or {"unsupported": "ENOENT (No such file or directory): ..."} -- never a 0 in disguise.
-// A scope that could not be opened at all is {"unsupported": why} in place of its object.
+// (summed per role) and per CPU system-wide, and gives result.counters (a CounterResult,
+// model/counters.h): per thread ("sender", "receiver": threads and events), system-wide
+// (cpus, events, /proc/stat CPU time), the derived figures per scope, and notes. Every
+// event or figure is counted or unsupported with the reason -- never a 0 in disguise.
 // Derived figures: cycles_per_byte, instructions_per_byte, cache_misses_per_kib,
 // context_switches_per_second, cpu_seconds_per_gib.
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "counters/events.h"
 #include "counters/perf_counter.h"
 #include "counters/pmu.h"
-#include "report/cell.h"
-#include "runner/observer.h"
+#include "model/counters.h"
+#include "model/observer.h"
 
 namespace copyscope {
 
@@ -65,7 +42,7 @@ struct CpuTimes {
 };
 CpuTimes read_cpu_times(const std::filesystem::path& proc_stat = "/proc/stat");
 
-// What one cell measured, before it becomes JSON (a pure step, so tests can check the shape).
+// What one cell measured, as read from the counters.
 struct CounterSnapshot {
     std::vector<const EventDef*> events;
     CounterScope scope = CounterScope::both;
@@ -82,18 +59,9 @@ struct CounterSnapshot {
     CpuTimes cpu_before, cpu_after;
     std::vector<std::string> notes;
 };
-nlohmann::json counters_json(const CounterSnapshot& snap, uint64_t bytes, double seconds);
 
-// For `copyscope doctor`: which selected events open, per scope, with reasons.
-// {"pmus": [...], "hybrid": b, "perf_event_paranoid": n,
-//  "events": [{"name": "cycles", "kind": "hardware",
-//              "thread": {"supported": false, "reason": "..."},
-//              "system": {"supported": true}}, ...]}
-nlohmann::json counters_doctor(const CounterOptions& options = {});
-std::string render_counters_doctor(const nlohmann::json& doctor);
-
-// One short line for a summary table from result.counters, e.g.
-// "task-clock 1.23 CPU-s/GiB, 812 cs/s, hw: unsupported (ENOENT)" or "counters: none".
-std::string counters_summary(const nlohmann::json& counters);
+// The cell's counters from what was read, `bytes` sent in `seconds` (a pure step, so tests
+// can check the figures).
+CounterResult counter_result(const CounterSnapshot& snap, uint64_t bytes, double seconds);
 
 } // namespace copyscope

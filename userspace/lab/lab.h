@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "lab/netns.h"
-#include "report/cell.h"
+#include "model/cell.h"
 
 namespace copyscope {
 

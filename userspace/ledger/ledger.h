@@ -1,37 +1,23 @@
 #pragma once
-// The copy ledger of one cell, in one place: pure functions from what the application
-// counted (AppCounts, ZerocopyStats) and what the tracer counted in the kernel, per lab
-// namespace, to the ledger JSON, its checks and the zero-copy verdict. No I/O, no BPF:
-// unit tests drive it with synthetic numbers.
+// The copy ledger of one cell, computed in typed stages from what the application counted
+// (AppCounts, ZerocopyStats) and what the tracer counted in the kernel, per lab namespace:
+//   tally.h    raw counts and hook uses -> each side's copies by direction, the totals
+//   figures.h  the tally -> the ledger's figures, each measured with its evidence or not
+//   checks.h   the ledger's checks, each a small function
+//   verdict.h  the zero-copy verdict in words
+// Pure: no I/O, no BPF, no JSON. Unit tests drive it with synthetic numbers.
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "model/app.h"
+#include "model/hook.h"
 #include "model/kernel_counts.h"
-#include "report/cell.h"
+#include "model/ledger.h"
+#include "model/spec.h"
 
 namespace copyscope {
-
-// How one hook was taken on the running kernel.
-struct HookUse {
-    std::string hook; // send, pinned_pages, deferred_copy, receive_copy, retransmits, completions
-    std::string mechanism; // fexit, fentry, tp_btf, inferred, userspace
-    std::vector<std::string> targets;
-    bool exact = false;      // the count is the kernel's own, not derived
-    std::string note;        // how the count is obtained, in words
-    std::string unsupported; // non-empty: the hook is not available, and why
-};
-
-// Hook names (HookUse::hook).
-inline constexpr const char* hook_send = "send";
-inline constexpr const char* hook_pinned_pages = "pinned_pages";
-inline constexpr const char* hook_deferred = "deferred_copy";
-inline constexpr const char* hook_receive = "receive_copy";
-inline constexpr const char* hook_retransmits = "retransmits";
-inline constexpr const char* hook_completions = "completions";
 
 // What the tracer saw in one cell.
 struct TracerView {
@@ -56,28 +42,17 @@ struct LedgerInput {
     std::optional<ZerocopyStats> zerocopy;
     std::optional<TracerView> tracer; // nullopt: no kernel-side view at all
     std::string tracer_unavailable;   // why, when tracer is nullopt
+    // What the tracer says of itself, passed through to the ledger's "tracer" section.
+    std::optional<HookMode> hook_mode; // when its programs were loaded
+    std::string tracer_note;           // e.g. the preferred forms failed to load
+    std::string socket_filter;         // nic: which sockets it counted
 };
 
 struct LedgerResult {
-    nlohmann::json ledger;
-    std::vector<Check> checks;
+    Ledger ledger;
+    std::vector<Check> checks; // evaluated checks; the others are in ledger.checks_not_evaluated
 };
 
-// Tolerance of the "within 1%" comparisons.
-inline constexpr double ledger_tolerance = 0.01;
-
 LedgerResult compute_ledger(const LedgerInput& in);
-
-// Deferred bytes per the deferred hook's mechanism: the direct skb_copy_ubufs count, or
-// zerocopy bytes received in the namespace minus those forwarded on (inferred).
-uint64_t deferred_bytes(const KernelCounts& k, const std::string& mechanism);
-
-// Copies per byte the strategy's model predicts: user copy + kernel copy or, for
-// zero-copy, the fraction of sends the kernel reported COPIED + the receive copy (left out
-// when the receiver is outside this kernel). nullopt when the model cannot say (no bytes,
-// zero-copy without completions).
-std::optional<double> expected_copies_per_byte(Strategy s, const AppCounts& app,
-                                               const std::optional<ZerocopyStats>& zc,
-                                               bool with_receive = true);
 
 } // namespace copyscope

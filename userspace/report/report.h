@@ -1,11 +1,12 @@
 #pragma once
-// The run report: one JSON document per run, written atomically.
+// The run report: one JSON document per run, written atomically from the typed model
+// (model/cell.h).
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "report/cell.h"
+#include "model/cell.h"
 
 namespace copyscope {
 
@@ -18,6 +19,8 @@ struct HostInfo {
     unsigned cores = 0;
     bool btf_present = false;
     std::string lockdown; // "none", "integrity", "confidentiality", or "unknown"
+
+    bool operator==(const HostInfo&) const = default;
 };
 
 HostInfo probe_host();
@@ -28,7 +31,7 @@ struct Report {
     std::string started_at; // ISO 8601, UTC
     bool complete = true;   // false when the run was interrupted
     std::string interrupted_reason;
-    nlohmann::json extra = nlohmann::json::object(); // sections added by other parts (doctor...)
+    nlohmann::json extra = nlohmann::json::object(); // sections added by other parts (preset...)
     std::vector<CellResult> cells;
 };
 

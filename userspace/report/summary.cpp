@@ -7,31 +7,36 @@ namespace copyscope {
 
 namespace {
 
-// A ledger figure: a number, or "unsupported" where the kernel could not tell.
-std::string ledger_figure(const nlohmann::json& ledger, const char* key, int digits,
-                          const char* suffix = "") {
-    if (!ledger.is_object() || !ledger.contains(key)) return "-";
-    const nlohmann::json& v = ledger.at(key);
-    if (v.is_number()) return fixed(v.get<double>(), digits) + suffix;
-    if (v.is_object() && v.contains("unsupported")) return "unsupported";
-    return "-";
+std::string figure(const Measured<double>& m, int digits, const char* suffix = "") {
+    return m ? fixed(*m, digits) + suffix : "unsupported";
+}
+
+// A ledger figure: a number, "unsupported" where the kernel could not tell, "-" untraced.
+std::string copies_per_byte(const CellResult& c) {
+    return c.ledger ? figure(c.ledger->copies_per_byte, 2) : "-";
+}
+
+std::string deferred_percent(const CellResult& c) {
+    if (!c.ledger || !c.ledger->deferred_copy_percent) return "-";
+    return fixed(*c.ledger->deferred_copy_percent, 0) + "%";
 }
 
 // A per-thread derived counter figure; an unsupported one is marked and its reason kept
 // for the footnote, so the table stays narrow and the reason is still said once.
-std::string counter_figure(const CellResult& cell, const char* key, int digits,
+std::string counter_figure(const CellResult& cell, const DerivedFigureDef& def, int digits,
                            std::vector<std::string>& reasons) {
-    const nlohmann::json& c = cell.counters;
-    if (!c.is_object() || !c.contains("derived") || !c["derived"].contains("thread")) return "-";
-    const nlohmann::json& d = c["derived"]["thread"];
-    if (!d.contains(key)) return "-";
-    if (d[key].is_number()) return fixed(d[key].get<double>(), digits);
-    if (d[key].is_object() && d[key].contains("unsupported")) {
-        std::string why = std::string(key) + ": " + d[key]["unsupported"].get<std::string>();
-        if (std::find(reasons.begin(), reasons.end(), why) == reasons.end()) reasons.push_back(why);
-        return "unsupported*";
-    }
-    return "-";
+    if (!cell.counters || !cell.counters->derived_thread) return "-";
+    const Measured<double>& m = (*cell.counters->derived_thread).*def.field;
+    if (m) return fixed(*m, digits);
+    const std::string why = std::string(def.key) + ": " + m.reason();
+    if (std::find(reasons.begin(), reasons.end(), why) == reasons.end()) reasons.push_back(why);
+    return "unsupported*";
+}
+
+const DerivedFigureDef& derived_def(std::string_view key) {
+    for (const DerivedFigureDef& d : derived_figures)
+        if (d.key == key) return d;
+    return derived_figures[0];
 }
 
 std::string status(const CellResult& cell) {
@@ -40,54 +45,58 @@ std::string status(const CellResult& cell) {
     for (const Check& c : cell.checks)
         if (!c.passed) failed += (failed.empty() ? "" : ", ") + c.name;
     if (!failed.empty()) return "CHECK FAILED: " + failed;
-    if (cell.ledger.is_object() && cell.ledger.contains("verdict") &&
-        cell.ledger.at("verdict").is_string())
-        return cell.ledger.at("verdict").get<std::string>();
+    if (cell.ledger && cell.ledger->verdict) return *cell.ledger->verdict;
     return "ok";
+}
+
+using Row = std::vector<std::string>;
+
+// Numbers right-aligned, words left-aligned; the last column is free text.
+std::string layout(const Row& header, const std::vector<Row>& rows) {
+    std::vector<size_t> width(header.size());
+    for (size_t i = 0; i < header.size(); ++i) {
+        width[i] = header[i].size();
+        for (const Row& r : rows)
+            width[i] = std::max(width[i], r[i].size());
+    }
+    auto numeric = [](size_t i) { return i >= 3 && i <= 10; };
+    std::ostringstream out;
+    auto line = [&](const Row& r) {
+        for (size_t i = 0; i < r.size(); ++i) {
+            if (i + 1 == r.size()) {
+                out << r[i];
+                break;
+            }
+            std::string pad(width[i] - r[i].size(), ' ');
+            out << (numeric(i) ? pad + r[i] : r[i] + pad) << "  ";
+        }
+        out << '\n';
+    };
+    line(header);
+    for (const Row& r : rows)
+        line(r);
+    return out.str();
 }
 
 } // namespace
 
 std::string summary_table(const std::vector<CellResult>& cells) {
-    const std::vector<std::string> header = {
-        "strategy", "transport", "size",      "threads",  "Gbit/s", "msgs/s",
-        "us/msg",   "copies/B",  "deferred",  "CPU-s/GiB", "cycles/B", "result"};
-    std::vector<std::vector<std::string>> rows;
+    const Row header = {"strategy", "transport", "size",     "threads",   "Gbit/s",   "msgs/s",
+                        "us/msg",   "copies/B",  "deferred", "CPU-s/GiB", "cycles/B", "result"};
+    std::vector<Row> rows;
     std::vector<std::string> unsupported;
-    for (const CellResult& c : cells) {
-        rows.push_back({std::string(to_string(c.spec.strategy)),
-                        std::string(to_string(c.spec.transport)), format_size(c.spec.message_size),
-                        std::to_string(c.spec.threads), fixed(c.gbits_per_second(), 2),
-                        fixed(c.messages_per_second(), 0), fixed(c.microseconds_per_message(), 2),
-                        ledger_figure(c.ledger, "copies_per_byte", 2),
-                        ledger_figure(c.ledger, "deferred_copy_percent", 0, "%"),
-                        counter_figure(c, "cpu_seconds_per_gib", 2, unsupported),
-                        counter_figure(c, "cycles_per_byte", 2, unsupported), status(c)});
-    }
-    std::vector<size_t> width(header.size());
-    for (size_t i = 0; i < header.size(); ++i) {
-        width[i] = header[i].size();
-        for (auto& r : rows) width[i] = std::max(width[i], r[i].size());
-    }
-    // Numbers right-aligned, words left-aligned; the last column is free text.
-    auto numeric = [](size_t i) { return i >= 3 && i <= 10; };
-    std::ostringstream out;
-    auto line = [&](const std::vector<std::string>& r) {
-        for (size_t i = 0; i < r.size(); ++i) {
-            std::string cell = r[i];
-            if (i + 1 == r.size()) {
-                out << cell;
-                break;
-            }
-            std::string pad(width[i] - cell.size(), ' ');
-            out << (numeric(i) ? pad + cell : cell + pad) << "  ";
-        }
-        out << '\n';
-    };
-    line(header);
-    for (auto& r : rows) line(r);
-    for (const std::string& why : unsupported) out << "* " << why << '\n';
-    return out.str();
+    for (const CellResult& c : cells)
+        rows.push_back(
+            {std::string(to_string(c.spec.strategy)), std::string(to_string(c.spec.transport)),
+             format_size(c.spec.message_size), std::to_string(c.spec.threads),
+             fixed(c.gbits_per_second(), 2), fixed(c.messages_per_second(), 0),
+             fixed(c.microseconds_per_message(), 2), copies_per_byte(c), deferred_percent(c),
+             counter_figure(c, derived_def("cpu_seconds_per_gib"), 2, unsupported),
+             counter_figure(c, derived_def("cycles_per_byte"), 2, unsupported), status(c)});
+    std::string out = layout(header, rows);
+    for (const std::string& why : unsupported)
+        out += "* " + why + '\n';
+    return out;
 }
 
 } // namespace copyscope

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "common/format.h" // format_size, used by the progress lines too
-#include "report/cell.h"
+#include "model/cell.h"
 
 namespace copyscope {
 

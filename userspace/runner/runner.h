@@ -5,8 +5,8 @@
 #include <functional>
 #include <vector>
 
-#include "report/cell.h"
-#include "runner/observer.h"
+#include "model/cell.h"
+#include "model/observer.h"
 
 namespace copyscope {
 

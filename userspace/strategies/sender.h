@@ -5,7 +5,7 @@
 #include <functional>
 #include <memory>
 
-#include "report/cell.h"
+#include "model/cell.h"
 #include "strategies/message.h"
 
 namespace copyscope {

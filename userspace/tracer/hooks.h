@@ -8,52 +8,24 @@
 #include <string_view>
 #include <vector>
 
-#include "ledger/ledger.h"
+#include "model/hook.h"
+#include "tracer/features.h"
 
 namespace copyscope {
 
-// --hooks: `auto` takes the preferred form where the kernel allows it; `prefer-tracepoints`
-// never takes fentry/fexit (what this VM needs anyway; lets tests force the fallback).
-enum class HookMode { automatic, prefer_tracepoints };
-
 // Throws UsageError naming the bad value and the allowed ones.
 HookMode parse_hook_mode(std::string_view text);
-std::string_view to_string(HookMode mode);
 
-enum class AttachKind { fentry, fexit, tp_btf };
-
-struct ProbeResult {
-    bool ok = false;
-    std::string reason; // why not, when !ok
-};
-
-// What the running kernel offers, probed once per process (kernel_features()).
-struct KernelFeatures {
-    std::string release;
-    bool btf = false;
-    std::string btf_detail;
-    std::string lockdown; // "none", "integrity", ... or "unknown (why)"
-    std::string tracefs;  // where it is mounted, or "not mounted"
-    bool kprobes = false;
-    ProbeResult bpf; // a trivial program loads at all
-    // Per attach kind and target name: loading and attaching a trivial program worked?
-    std::map<std::string, ProbeResult> fentry, fexit, tp_btf;
-
-    const ProbeResult& probe(AttachKind kind, const std::string& name) const;
-};
-
-const KernelFeatures& kernel_features();
-
-// One form of one hook: the programs it loads and what they attach to.
+// One attach point a form needs.
 struct Requirement {
     AttachKind kind;
     std::vector<std::string> names; // alternatives by kernel version, first that works wins
 };
 
 struct HookForm {
-    std::string mechanism; // fexit, fentry, tp_btf, inferred, userspace
-    bool tracepoint_path;  // allowed under prefer-tracepoints
-    bool exact;
+    HookMechanism mechanism;
+    bool tracepoint_path; // allowed under prefer-tracepoints
+    Evidence evidence;
     std::string note;
     std::vector<Requirement> needs;
     std::vector<std::string> programs; // BPF programs (SEC function names) it loads

@@ -4,7 +4,7 @@
 //   cell_begin (lab up, before any traffic)
 //   thread_begin / thread_end on each sender and receiver thread, around its traffic
 //   cell_end (all threads joined), which adds the observer's part to the result.
-#include "report/cell.h"
+#include "model/cell.h"
 
 namespace copyscope {
 

@@ -1,4 +1,4 @@
-#include "report/cell.h"
+#include "model/cell.h"
 
 #include <algorithm>
 
@@ -6,27 +6,39 @@ namespace copyscope {
 
 std::string_view to_string(Strategy s) {
     switch (s) {
-    case Strategy::two_copy: return "two-copy";
-    case Strategy::per_field: return "per-field";
-    case Strategy::one_copy: return "one-copy";
-    case Strategy::zero_copy: return "zero-copy";
+    case Strategy::two_copy:
+        return "two-copy";
+    case Strategy::per_field:
+        return "per-field";
+    case Strategy::one_copy:
+        return "one-copy";
+    case Strategy::zero_copy:
+        return "zero-copy";
     }
     return "?";
 }
 
 std::string_view to_string(Transport t) {
     switch (t) {
-    case Transport::veth: return "veth";
-    case Transport::loopback: return "loopback";
-    case Transport::forward: return "forward";
-    case Transport::nic: return "nic";
+    case Transport::veth:
+        return "veth";
+    case Transport::loopback:
+        return "loopback";
+    case Transport::forward:
+        return "forward";
+    case Transport::nic:
+        return "nic";
     }
     return "?";
 }
 
-std::string_view to_string(Role r) { return r == Role::sender ? "sender" : "receiver"; }
+std::string_view to_string(Role r) {
+    return r == Role::sender ? "sender" : "receiver";
+}
 
-std::string_view to_string(Pattern p) { return p == Pattern::stream ? "stream" : "rr"; }
+std::string_view to_string(Pattern p) {
+    return p == Pattern::stream ? "stream" : "rr";
+}
 
 std::optional<Pattern> pattern_from_string(std::string_view name) {
     for (Pattern p : {Pattern::stream, Pattern::rr})
@@ -41,7 +53,7 @@ std::optional<Strategy> strategy_from_string(std::string_view name) {
 }
 
 std::optional<Transport> transport_from_string(std::string_view name) {
-    for (Transport t : {Transport::veth, Transport::loopback, Transport::forward, Transport::nic})
+    for (Transport t : all_transports)
         if (to_string(t) == name) return t;
     return std::nullopt;
 }
@@ -50,7 +62,8 @@ double CellResult::gbits_per_second() const {
     // The mean over repetitions: the figure the confidence interval is about.
     if (!throughput.samples.empty()) {
         double sum = 0;
-        for (double x : throughput.samples) sum += x;
+        for (double x : throughput.samples)
+            sum += x;
         return sum / double(throughput.samples.size());
     }
     return seconds > 0 ? double(app.bytes_received) * 8 / seconds / 1e9 : 0;

@@ -1,0 +1,153 @@
+#include "ledger/figures.h"
+
+#include "ledger/copy_model.h"
+
+namespace copyscope {
+namespace {
+
+// value as counted by `hook`, or the hook's reason for giving no counts.
+Measured<uint64_t> by(const HookSource& hook, uint64_t value) {
+    return hook.with(value);
+}
+
+void describe_tracer(Ledger& L, const LedgerInput& in) {
+    L.strategy = in.strategy;
+    L.transport = in.transport;
+    L.app_bytes_sent = in.app.bytes_sent;
+    L.app_bytes_received = in.app.bytes_received;
+    L.user_copy_bytes = in.app.user_copy_bytes;
+    L.tracer.available = in.tracer.has_value();
+    if (in.tracer) {
+        L.tracer.missed_events = in.tracer->missed_events;
+        L.hooks = in.tracer->hooks;
+    } else {
+        L.tracer.reason = in.tracer_unavailable;
+    }
+    L.tracer.hook_mode = in.hook_mode;
+    L.tracer.note = in.tracer_note;
+    L.tracer.socket_filter = in.socket_filter;
+}
+
+// Top-level byte figures are about the application's messages (the request direction);
+// answers coming back are under "responses".
+void totals(Ledger& L, const Tally& t) {
+    // The messages' receive copies are not seen when the receiver is elsewhere.
+    const HookSource message_receive = t.receive && t.far ? Unsupported{far_reason} : t.receive;
+    L.figures.kernel_send_copy_bytes = by(t.send, t.req_send_copy);
+    L.figures.zerocopy_pinned_bytes = by(t.send, t.pinned);
+    L.figures.pinned_pages = by(t.pinned_pages, t.total.xmit_zc_pages);
+    L.figures.zerocopy_fallback_bytes = by(t.send, t.fallback);
+    L.figures.deferred_copy_bytes = by(t.deferred, t.deferred_total);
+    L.figures.receive_copy_bytes = by(message_receive, t.req_recv);
+    L.figures.retransmit_bytes = by(t.retransmits, t.total.retrans_bytes);
+    L.deferred_copy_retransmit_bytes = by(t.retransmits, t.deferred_retransmitted);
+    L.receiver_in_this_kernel = t.receiver_here;
+    if (t.nic)
+        L.receiver_evidence = t.receiver_here
+                                  ? Measured<std::string>(t.receiver_evidence, Evidence::inferred)
+                                  : Measured<std::string>(Unsupported{t.receive.reason()});
+}
+
+Responses responses(const Tally& t) {
+    Responses r;
+    r.bytes = t.answers;
+    r.send_copy_bytes =
+        t.far ? Unsupported{"sent by the peer outside this kernel"} : by(t.send, t.ans_send_copy);
+    r.receive_copy_bytes = by(t.receive, t.ans_recv);
+    r.measured = t.shared_ns ? "subtracted: one namespace carries both directions, so the "
+                               "answers are taken off its totals"
+                             : "apart: each direction's copies in its own namespace or sockets";
+    r.note = "bytes the receiver sent back (rr answers, a sink's tally); kept out of every "
+             "top-level figure and of copies_per_byte";
+    return r;
+}
+
+NamespaceLedger namespace_ledger(const Tally& t, size_t i) {
+    const SideTally& s = t.sides[i];
+    const KernelCounts& k = s.counts;
+    NamespaceLedger n;
+    n.role = s.role;
+    n.inode = s.inode;
+    const uint64_t deferred = s.deferred - (i == t.recopied_side ? t.deferred_retransmitted : 0);
+    n.figures.kernel_send_copy_bytes = by(t.send, s.req_send_copy);
+    n.figures.zerocopy_pinned_bytes = by(t.send, s.sends_requests() ? k.zc_pinned_bytes : 0);
+    n.figures.pinned_pages = by(t.pinned_pages, k.xmit_zc_pages);
+    n.figures.zerocopy_fallback_bytes = by(t.send, s.sends_requests() ? k.zc_fallback_bytes : 0);
+    n.figures.deferred_copy_bytes = by(t.deferred, deferred);
+    n.figures.receive_copy_bytes = by(t.receive, s.req_recv);
+    n.figures.retransmit_bytes = by(t.retransmits, k.retrans_bytes);
+    n.raw = k;
+    if (t.answers > 0) {
+        n.response_send_copy_bytes = by(t.send, s.ans_send_copy);
+        n.response_receive_copy_bytes = by(t.receive, s.ans_recv);
+    }
+    if (s.role == NamespaceRole::local_sink)
+        n.note = "sockets bound to the peer's address in copyscope's own namespace (a sink "
+                 "running in this kernel); device-level counts stay with \"sender\"";
+    return n;
+}
+
+// The runner's error-queue reads, and the kernel's own count where the completion hook runs.
+ZerocopyNotifications notifications(const ZerocopyStats& z, const Tally& t) {
+    ZerocopyNotifications n;
+    n.runner = z;
+    n.source = "runner: MSG_ERRQUEUE reads";
+    if (t.completions && *t.completions != HookMechanism::userspace)
+        n.kernel = KernelCompletions{t.total.zc_completed_sends, t.total.zc_completed_copied,
+                                     *t.completions};
+    return n;
+}
+
+// Copies per byte of the application's messages. With the receiver outside this kernel
+// only this host's share is known: copies_per_byte says so, this_host_copies_per_byte
+// gives the share.
+void copies_per_byte(Ledger& L, const LedgerInput& in, const Tally& t) {
+    const AppCounts& app = in.app;
+    L.copies_per_byte_expected = expected_copies_per_byte(in.strategy, app, in.zerocopy, !t.far);
+    if (app.bytes_sent == 0) {
+        L.copies_per_byte = Unsupported{"no bytes were sent"};
+        return;
+    }
+    for (const HookSource* hook : {&t.send, &t.deferred, &t.receive})
+        if (!*hook) {
+            L.copies_per_byte = Unsupported{hook->reason()};
+            return;
+        }
+    const double sent = static_cast<double>(app.bytes_sent);
+    const uint64_t here = app.user_copy_bytes + t.req_send_copy + t.fallback + t.deferred_total +
+                          (t.far ? 0 : t.req_recv);
+    const double cpb = here / sent;
+    const Evidence evidence =
+        weaker(t.send.evidence(), weaker(t.deferred.evidence(), t.receive.evidence()));
+    L.copies_per_byte =
+        t.far ? Measured<double>(Unsupported{std::string(far_reason) +
+                                             "; this host's share is this_host_copies_per_byte"})
+              : Measured<double>(cpb, evidence);
+    if (t.nic) L.this_host_copies_per_byte = cpb;
+    CopiesPerByteParts parts;
+    parts.user = app.user_copy_bytes / sent;
+    parts.kernel_send = t.req_send_copy / sent;
+    parts.zerocopy_fallback = t.fallback / sent;
+    parts.deferred = t.deferred_total / sent;
+    parts.receive = t.far ? Measured<double>(Unsupported{far_reason})
+                          : Measured<double>(t.req_recv / sent, t.receive.evidence());
+    L.copies_per_byte_parts = parts;
+}
+
+} // namespace
+
+Ledger ledger_figures(const LedgerInput& in, const Tally& t) {
+    Ledger L;
+    describe_tracer(L, in);
+    totals(L, t);
+    if (t.answers > 0) L.responses = responses(t);
+    for (size_t i = 0; i < t.sides.size(); ++i)
+        L.by_namespace.push_back(namespace_ledger(t, i));
+    if (in.zerocopy) L.zerocopy_notifications = notifications(*in.zerocopy, t);
+    copies_per_byte(L, in, t);
+    if (t.send && t.deferred && t.pinned > 0)
+        L.deferred_copy_percent = 100.0 * t.deferred_total / t.pinned;
+    return L;
+}
+
+} // namespace copyscope

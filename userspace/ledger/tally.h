@@ -1,0 +1,61 @@
+#pragma once
+// The ledger's first stage: from the tracer's raw counts per namespace and its hook uses,
+// which hooks could count (and how), where the receiver is, each side's copies split by
+// direction, and the totals the figures, checks and verdict are made of.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ledger/ledger.h"
+
+namespace copyscope {
+
+// A hook as a source of counts: its mechanism, with the hook's evidence, or why it gave
+// none (the tracer did not run, the hook was not planned, or it is unsupported here).
+using HookSource = Measured<HookMechanism>;
+
+// One side of the lab: a namespace, or for nic a set of sockets in this host's namespace.
+// Its socket copies are split by direction: requests are the application's messages,
+// answers what the receiver sent back (rr answers, a sink's tally).
+struct SideTally {
+    NamespaceRole role = NamespaceRole::sender;
+    uint64_t inode = 0;
+    KernelCounts counts;
+    uint64_t req_send_copy = 0, ans_send_copy = 0;
+    uint64_t req_recv = 0, ans_recv = 0;
+    uint64_t deferred = 0; // per the deferred hook's mechanism, retransmitted re-copies included
+
+    // The messages' sends (and so their pinned and fallback bytes) are counted here.
+    bool sends_requests() const {
+        return role == NamespaceRole::sender || role == NamespaceRole::shared;
+    }
+};
+
+struct Tally {
+    HookSource send, pinned_pages, deferred, receive, retransmits, completions;
+
+    bool nic = false;
+    // Is the receiver in this kernel? Always, except for nic, where the tracer tells;
+    // nullopt when it cannot.
+    std::optional<bool> receiver_here;
+    std::string receiver_evidence; // nic: how the tracer told
+    bool far = false;              // nic with the receiver outside this kernel
+
+    std::vector<SideTally> sides;
+    KernelCounts total;     // every side's counts
+    uint64_t answers = 0;   // bytes the receiver sent back (runner's count)
+    bool shared_ns = false; // one namespace carries both directions: answers taken off
+    uint64_t req_send_copy = 0, ans_send_copy = 0, req_recv = 0, ans_recv = 0;
+    uint64_t pinned = 0, fallback = 0;
+    uint64_t deferred_total = 0;         // the messages' deferred copies, re-copies taken off
+    uint64_t deferred_retransmitted = 0; // re-copies of retransmitted zerocopy segments
+    size_t recopied_side = 0;            // the side the re-copies are taken off
+};
+
+inline constexpr const char* far_reason =
+    "the receiver is outside this kernel (nic): its copies are not seen here";
+
+Tally tally(const LedgerInput& in);
+
+} // namespace copyscope

@@ -1,0 +1,59 @@
+#pragma once
+// What the runner counted itself in one cell: bytes and messages, throughput per
+// repetition, round trips, MSG_ZEROCOPY notifications, and its checks.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace copyscope {
+
+// What the application did and saw, counted by the runner itself.
+struct AppCounts {
+    uint64_t bytes_sent = 0;
+    uint64_t bytes_received = 0;
+    uint64_t messages_sent = 0;
+    uint64_t send_calls = 0;      // send()/sendmsg() calls that moved bytes
+    uint64_t user_copy_bytes = 0; // two-copy staging memcpy
+    uint64_t payload_errors = 0;  // bytes that differed from the pattern (verify_payload)
+    uint64_t response_bytes = 0;  // bytes the receiver sent back: rr answers, a sink's tally
+
+    bool operator==(const AppCounts&) const = default;
+};
+
+// Throughput over the counted repetitions (Gbit/s per repetition).
+struct ThroughputStats {
+    std::vector<double> samples;
+    bool converged = false;
+
+    bool operator==(const ThroughputStats&) const = default;
+};
+
+// rr round trips, in microseconds.
+struct LatencyStats {
+    uint64_t round_trips = 0;
+    double p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0, mean = 0;
+
+    bool operator==(const LatencyStats&) const = default;
+};
+
+// MSG_ZEROCOPY notifications read from the error queue (zero-copy cells only).
+struct ZerocopyStats {
+    uint64_t sends = 0;              // sendmsg(MSG_ZEROCOPY) calls that moved bytes (ids used)
+    uint64_t completions = 0;        // sends covered by completion ranges
+    uint64_t completions_copied = 0; // of those, in ranges flagged SO_EE_CODE_ZEROCOPY_COPIED
+    uint64_t notifications = 0;      // error-queue messages read (ranges coalesce sends)
+    uint64_t enobufs = 0;            // sendmsg returned ENOBUFS and was retried
+    uint64_t missing = 0;            // sends whose completion never arrived
+
+    bool operator==(const ZerocopyStats&) const = default;
+};
+
+struct Check {
+    std::string name;
+    bool passed = false;
+    std::string detail; // the numbers behind the verdict, in words
+
+    bool operator==(const Check&) const = default;
+};
+
+} // namespace copyscope

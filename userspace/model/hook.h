@@ -1,0 +1,58 @@
+#pragma once
+// How the tracer's hooks were taken on a kernel: the mechanism of each, what it attached to,
+// and whether its count is exact or inferred. Shared by the tracer (which chooses), the
+// ledger (which reads counts by them) and the report (which names them).
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/measured.h"
+
+namespace copyscope {
+
+// How a hook's count is obtained. fentry/fexit/kprobe: on a kernel function; tp_btf and
+// tracepoint: on a tracepoint (BTF-typed or classic); inferred: derived from other hooks;
+// userspace: by the runner itself (no BPF).
+enum class HookMechanism { fentry, fexit, kprobe, tp_btf, tracepoint, inferred, userspace };
+
+std::string_view to_string(HookMechanism m);
+std::optional<HookMechanism> hook_mechanism_from_string(std::string_view text);
+
+// --hooks: `auto` takes the preferred form where the kernel allows it; `prefer-tracepoints`
+// never takes fentry/fexit (what this VM needs anyway; lets tests force the fallback).
+enum class HookMode { automatic, prefer_tracepoints };
+
+std::string_view to_string(HookMode mode);
+std::optional<HookMode> hook_mode_from_string(std::string_view text);
+
+// Hook names, as the ledger and the report name them.
+inline constexpr const char* hook_send = "send";
+inline constexpr const char* hook_pinned_pages = "pinned_pages";
+inline constexpr const char* hook_deferred = "deferred_copy";
+inline constexpr const char* hook_receive = "receive_copy";
+inline constexpr const char* hook_retransmits = "retransmits";
+inline constexpr const char* hook_completions = "completions";
+// Every hook, in the order the tracer plans them.
+inline constexpr const char* all_hooks[] = {hook_send,    hook_pinned_pages, hook_deferred,
+                                            hook_receive, hook_retransmits,  hook_completions};
+
+// The form a hook took.
+struct HookChoice {
+    HookMechanism mechanism = HookMechanism::userspace;
+    std::vector<std::string> targets; // what it attached to
+    std::string note;                 // how the count is obtained, in words
+
+    bool operator==(const HookChoice&) const = default;
+};
+
+// One hook on one kernel: the form taken, with its evidence (exact or inferred), or why the
+// hook is unsupported.
+struct HookUse {
+    std::string hook;
+    Measured<HookChoice> form;
+
+    bool operator==(const HookUse&) const = default;
+};
+
+} // namespace copyscope

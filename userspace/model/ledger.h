@@ -1,0 +1,169 @@
+#pragma once
+// The copy ledger of one cell as a value: every byte figure with its evidence (or why it is
+// unsupported), split by namespace, the answers of rr and nic kept apart, the MSG_ZEROCOPY
+// notifications, copies per byte, the checks that could not be evaluated and the verdict.
+// ledger/ computes it; report/ writes it as JSON and reads it back.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/app.h"
+#include "model/hook.h"
+#include "model/kernel_counts.h"
+#include "model/measured.h"
+#include "model/spec.h"
+
+namespace copyscope {
+
+// The byte figures the ledger gives for the whole cell and for each namespace.
+struct ByteFigures {
+    Measured<uint64_t> kernel_send_copy_bytes;  // copied from user memory at send time
+    Measured<uint64_t> zerocopy_pinned_bytes;   // sent by reference to pinned user pages
+    Measured<uint64_t> pinned_pages;            // pages spanned by zerocopy fragments
+    Measured<uint64_t> zerocopy_fallback_bytes; // MSG_ZEROCOPY asked, copied at send time
+    Measured<uint64_t> deferred_copy_bytes;     // zerocopy pages copied later
+    Measured<uint64_t> receive_copy_bytes;      // copied from skbs to the receiver
+    Measured<uint64_t> retransmit_bytes;        // sent again by TCP, kept apart
+
+    bool operator==(const ByteFigures&) const = default;
+};
+
+// One byte figure: its report key, the hook that counts it, its field.
+struct ByteFigureDef {
+    std::string_view key;
+    const char* hook;
+    Measured<uint64_t> ByteFigures::*field;
+};
+
+inline constexpr ByteFigureDef byte_figures[] = {
+    {"kernel_send_copy_bytes", hook_send, &ByteFigures::kernel_send_copy_bytes},
+    {"zerocopy_pinned_bytes", hook_send, &ByteFigures::zerocopy_pinned_bytes},
+    {"pinned_pages", hook_pinned_pages, &ByteFigures::pinned_pages},
+    {"zerocopy_fallback_bytes", hook_send, &ByteFigures::zerocopy_fallback_bytes},
+    {"deferred_copy_bytes", hook_deferred, &ByteFigures::deferred_copy_bytes},
+    {"receive_copy_bytes", hook_receive, &ByteFigures::receive_copy_bytes},
+    {"retransmit_bytes", hook_retransmits, &ByteFigures::retransmit_bytes},
+};
+
+// What one namespace (or, for nic, one set of sockets) plays in the cell.
+enum class NamespaceRole {
+    sender,     // sends the messages, receives the answers
+    router,     // forwards; no socket of ours
+    receiver,   // receives the messages, sends the answers
+    shared,     // loopback: both ends in one namespace
+    local_sink, // nic: a sink's sockets found in the sender's own namespace
+};
+
+std::string_view to_string(NamespaceRole r);
+std::optional<NamespaceRole> namespace_role_from_string(std::string_view text);
+
+// One namespace's share of the ledger. Its figures are the application's messages; the
+// answers coming back (rr, a sink's tally) are the response_* figures.
+struct NamespaceLedger {
+    NamespaceRole role = NamespaceRole::sender;
+    uint64_t inode = 0;
+    ByteFigures figures;
+    std::optional<Measured<uint64_t>> response_send_copy_bytes; // when there were answers
+    std::optional<Measured<uint64_t>> response_receive_copy_bytes;
+    KernelCounts raw;
+    std::string note; // empty: none
+
+    bool operator==(const NamespaceLedger&) const = default;
+};
+
+// The tracer as the ledger saw it.
+struct TracerStatus {
+    bool available = false;
+    std::string reason;                // why not, when !available
+    uint64_t missed_events = 0;        // when available: program runs the kernel skipped
+    std::optional<HookMode> hook_mode; // when the BPF programs were loaded
+    std::string note;                  // e.g. the preferred forms failed to load; empty: none
+    std::string socket_filter;         // nic: which sockets were counted; empty: none
+
+    bool operator==(const TracerStatus&) const = default;
+};
+
+// The answers the receiver sent back (rr answers, a sink's tally), accounted apart.
+struct Responses {
+    uint64_t bytes = 0;
+    Measured<uint64_t> send_copy_bytes;
+    Measured<uint64_t> receive_copy_bytes;
+    std::string measured; // how they were told apart, in words
+    std::string note;
+
+    bool operator==(const Responses&) const = default;
+};
+
+// The kernel's own count of MSG_ZEROCOPY completions (completion hook).
+struct KernelCompletions {
+    uint64_t completed_sends = 0;
+    uint64_t completed_copied = 0;
+    HookMechanism mechanism = HookMechanism::fentry;
+
+    bool operator==(const KernelCompletions&) const = default;
+};
+
+struct ZerocopyNotifications {
+    ZerocopyStats runner;                    // the runner's MSG_ERRQUEUE reads
+    std::string source;                      // where `runner` comes from, in words
+    std::optional<KernelCompletions> kernel; // when the completion hook ran
+
+    bool operator==(const ZerocopyNotifications&) const = default;
+};
+
+// Copies per byte, by where they happened.
+struct CopiesPerByteParts {
+    double user = 0;
+    double kernel_send = 0;
+    double zerocopy_fallback = 0;
+    double deferred = 0;
+    Measured<double> receive; // unsupported when the receiver is outside this kernel
+
+    bool operator==(const CopiesPerByteParts&) const = default;
+};
+
+// A check that could not be evaluated, and why.
+struct SkippedCheck {
+    std::string check;
+    std::string reason;
+
+    bool operator==(const SkippedCheck&) const = default;
+};
+
+struct Ledger {
+    Strategy strategy = Strategy::one_copy;
+    Transport transport = Transport::veth;
+    uint64_t app_bytes_sent = 0;
+    uint64_t app_bytes_received = 0;
+    uint64_t user_copy_bytes = 0;
+    TracerStatus tracer;
+    std::vector<HookUse> hooks;
+    // The application's messages, all namespaces together.
+    ByteFigures figures;
+    // Re-copies at delivery of retransmitted zerocopy segments (kept with the retransmits).
+    Measured<uint64_t> deferred_copy_retransmit_bytes;
+    // Always true but for nic; nullopt when the tracer could not tell.
+    std::optional<bool> receiver_in_this_kernel;
+    std::optional<Measured<std::string>> receiver_evidence; // nic only
+    std::optional<Responses> responses;                     // when there were answers
+    std::vector<NamespaceLedger> by_namespace;
+    std::optional<ZerocopyNotifications> zerocopy_notifications; // zero-copy cells
+    Measured<double> copies_per_byte;
+    std::optional<double> this_host_copies_per_byte; // nic
+    std::optional<CopiesPerByteParts> copies_per_byte_parts;
+    // What the strategy's model predicts (this host's share when the receiver is outside).
+    std::optional<double> copies_per_byte_expected;
+    std::optional<double> deferred_copy_percent; // of the pinned bytes
+    std::vector<SkippedCheck> checks_not_evaluated;
+    std::optional<std::string> verdict; // zero-copy cells
+
+    // nic with the receiver outside this kernel: only this host's copies are seen.
+    bool receiver_outside() const { return receiver_in_this_kernel == false; }
+    const HookUse* hook(std::string_view name) const;
+
+    bool operator==(const Ledger&) const = default;
+};
+
+} // namespace copyscope

@@ -1,0 +1,58 @@
+#pragma once
+// What one cell of a run asks for: the strategy, the transport, the message size, the
+// connections, and how long or how much to send.
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace copyscope {
+
+enum class Strategy { two_copy, per_field, one_copy, zero_copy };
+// veth: sender and receiver namespaces joined by a veth pair. loopback: one namespace, lo.
+// forward: sender -> router -> receiver namespaces, two veth pairs, the router forwards.
+// nic: the sender in copyscope's own namespace, sending to a `copyscope sink` elsewhere
+// (another host, or the host side of a virtual machine) through a real network device.
+enum class Transport { veth, loopback, forward, nic };
+enum class Role { sender, receiver };
+// stream: the sender sends as fast as it can. rr: request/response, the sender waits for a
+// small answer after every message and times the round trip (netperf TCP_RR style).
+enum class Pattern { stream, rr };
+
+std::string_view to_string(Strategy s);
+std::string_view to_string(Transport t);
+std::string_view to_string(Role r);
+std::string_view to_string(Pattern p);
+std::optional<Pattern> pattern_from_string(std::string_view name);
+std::optional<Strategy> strategy_from_string(std::string_view name);
+std::optional<Transport> transport_from_string(std::string_view name);
+inline constexpr Strategy all_strategies[] = {Strategy::two_copy, Strategy::per_field,
+                                              Strategy::one_copy, Strategy::zero_copy};
+inline constexpr Transport all_transports[] = {Transport::veth, Transport::loopback,
+                                               Transport::forward, Transport::nic};
+
+struct CellSpec {
+    Strategy strategy = Strategy::one_copy;
+    Transport transport = Transport::veth;
+    uint64_t message_size = 65536;
+    unsigned threads = 1;
+    double duration_seconds = 0; // > 0: each connection sends for this long
+    uint64_t bytes = 0;          // > 0: the cell sends at least this many bytes, whole messages
+    bool verify_payload = false;
+    Pattern pattern = Pattern::stream;
+    std::string peer; // nic: the sink's address, "HOST:PORT"
+    // Repetitions: an uncounted warm-up, then repetitions until the 95% confidence interval
+    // of throughput is within `precision` of the mean, or max_repetitions.
+    double warmup_seconds = 0;
+    unsigned min_repetitions = 1;
+    unsigned max_repetitions = 1;
+    double precision = 0.03;
+
+    bool operator==(const CellSpec&) const = default;
+};
+
+// The rr pattern's answer: small, fixed.
+inline constexpr size_t kResponseSize = 64;
+
+} // namespace copyscope

@@ -1,0 +1,110 @@
+#include "tracer/doctor.h"
+
+#include <cstdio>
+#include <sstream>
+
+#include "tracer/hooks.h"
+
+namespace copyscope {
+namespace {
+
+std::string join(const std::vector<std::string>& v, const char* sep) {
+    std::string out;
+    for (size_t i = 0; i < v.size(); ++i)
+        out += (i ? sep : "") + v[i];
+    return out;
+}
+
+DoctorForm doctor_form(const HookForm& form, const KernelFeatures& f) {
+    const ResolvedForm r = resolve(form, f);
+    DoctorForm d;
+    d.mechanism = form.mechanism;
+    d.evidence = form.evidence;
+    d.available = r.available;
+    d.note = form.note;
+    if (r.available) {
+        d.targets = r.targets;
+    } else {
+        d.reason = r.reason;
+        for (const auto& need : form.needs)
+            d.targets.push_back(join(need.names, "|"));
+    }
+    return d;
+}
+
+Measured<HookMechanism> chosen(const HookUse& use) {
+    if (!use.form) return Unsupported{use.form.reason()};
+    return use.form->mechanism;
+}
+
+std::string kernel_lines(const KernelFeatures& k) {
+    std::ostringstream out;
+    out << "kernel     " << k.release << "\n";
+    out << "BTF        " << (k.btf ? "yes (" : "no (") << k.btf_detail << ")\n";
+    out << "lockdown   " << k.lockdown << "\n";
+    out << "tracefs    " << k.tracefs << "\n";
+    out << "kprobes    " << (k.kprobes ? "yes" : "no") << "\n";
+    out << "BPF load   " << (k.bpf.ok ? std::string("yes") : "no: " + k.bpf.reason) << "\n\n";
+    return out.str();
+}
+
+std::string hook_lines(const DoctorHook& h) {
+    std::ostringstream out;
+    char line[512];
+    bool first = true;
+    for (const DoctorForm& form : h.forms) {
+        std::string chosen_by;
+        for (const auto& [mode, choice] : {std::pair{"auto", &h.chosen_auto},
+                                           std::pair{"prefer-tracepoints", &h.chosen_tracepoints}})
+            if (*choice && **choice == form.mechanism)
+                chosen_by += (chosen_by.empty() ? "" : ", ") + std::string(mode);
+        std::snprintf(line, sizeof line, "%-14s %-10s %-45s %-9s %-6s %s\n",
+                      first ? h.hook.c_str() : "", std::string(to_string(form.mechanism)).c_str(),
+                      join(form.targets, ", ").c_str(),
+                      std::string(to_string(form.evidence)).c_str(), form.available ? "yes" : "no",
+                      chosen_by.c_str());
+        out << line;
+        if (!form.available) out << std::string(26, ' ') << "why not: " << form.reason << "\n";
+        first = false;
+    }
+    for (const auto& [mode, choice] : {std::pair{"auto", &h.chosen_auto},
+                                       std::pair{"prefer-tracepoints", &h.chosen_tracepoints}})
+        if (!*choice)
+            out << std::string(26, ' ') << "--hooks " << mode
+                << ": unsupported: " << choice->reason() << "\n";
+    return out.str();
+}
+
+} // namespace
+
+TracerDoctor tracer_doctor(const KernelFeatures& f) {
+    TracerDoctor d;
+    d.kernel = f;
+    const HookPlan auto_plan = plan_hooks(f, HookMode::automatic);
+    const HookPlan tp_plan = plan_hooks(f, HookMode::prefer_tracepoints);
+    const auto& catalog = hook_catalog();
+    for (size_t i = 0; i < catalog.size(); ++i) {
+        DoctorHook h;
+        h.hook = catalog[i].name;
+        h.what = catalog[i].what;
+        for (const HookForm& form : catalog[i].forms)
+            h.forms.push_back(doctor_form(form, f));
+        h.chosen_auto = chosen(auto_plan.uses[i]);
+        h.chosen_tracepoints = chosen(tp_plan.uses[i]);
+        d.hooks.push_back(std::move(h));
+    }
+    return d;
+}
+
+std::string render_tracer_doctor(const TracerDoctor& d) {
+    std::string out = kernel_lines(d.kernel);
+    char line[512];
+    std::snprintf(line, sizeof line, "%-14s %-10s %-45s %-9s %-6s %s\n", "hook", "form", "targets",
+                  "count", "usable", "chosen by --hooks");
+    out += line;
+    for (const DoctorHook& h : d.hooks)
+        out += hook_lines(h);
+    return out;
+}
+
+} // namespace copyscope
