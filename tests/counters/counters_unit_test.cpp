@@ -249,9 +249,13 @@ TEST(CpuTimes, ParsesTheAllCpuLineOfProcStat) {
 
 namespace {
 
-// The cell's counters as the report writes them.
+// The cell's counters as the report writes them; they must read back as the same value.
 nlohmann::json counters_json(const CounterSnapshot& snap, uint64_t bytes, double seconds) {
-    return to_json(counter_result(snap, bytes, seconds));
+    const CounterResult r = counter_result(snap, bytes, seconds);
+    nlohmann::json j = to_json(r);
+    EXPECT_EQ(counters_from_json(JsonIn(j, "counters")), r) << j.dump(2);
+    EXPECT_EQ(to_json(counters_from_json(JsonIn(j, "counters"))), j);
+    return j;
 }
 
 // A cell on a machine like this VM: hardware events unsupported, software events counted.

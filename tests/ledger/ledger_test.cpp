@@ -1,5 +1,6 @@
 // Ledger math, checks and verdicts on synthetic numbers (no root, no kernel).
-// The ledger is checked as the report writes it (its JSON).
+// The ledger is checked as the report writes it (its JSON), and every ledger here must read
+// back from that JSON as the same typed value.
 #include <gtest/gtest.h>
 
 #include "ledger/copy_model.h"
@@ -36,7 +37,13 @@ struct Out {
 
 Out compute(const LedgerInput& in) {
     LedgerResult r = compute_ledger(in);
-    return {to_json(r.ledger), std::move(r.checks)};
+    nlohmann::json j = to_json(r.ledger);
+    CellSpec spec;
+    spec.strategy = in.strategy;
+    spec.transport = in.transport;
+    EXPECT_EQ(ledger_from_json(JsonIn(j, "ledger"), spec), r.ledger) << j.dump(2);
+    EXPECT_EQ(to_json(ledger_from_json(JsonIn(j, "ledger"), spec)), j);
+    return {std::move(j), std::move(r.checks)};
 }
 
 void set_mechanism(TracerView& tv, const char* hook, HookMechanism m) {

@@ -1,5 +1,5 @@
 #pragma once
-// The perf counters of a cell as the report writes them:
+// The perf counters of a cell as the report writes them, and read back:
 // {
 //   "events": ["cycles", ...],            selected, table order
 //   "scopes": ["thread", "system"],
@@ -24,9 +24,11 @@
 #include <nlohmann/json.hpp>
 
 #include "model/counters.h"
+#include "report/json_read.h"
 
 namespace copyscope {
 
 nlohmann::json to_json(const CounterResult& counters);
+CounterResult counters_from_json(const JsonIn& j);
 
 } // namespace copyscope

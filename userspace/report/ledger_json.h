@@ -1,8 +1,9 @@
 #pragma once
-// The copy ledger as the report writes it.
+// The copy ledger as the report writes it, and read back.
 #include <nlohmann/json.hpp>
 
 #include "model/ledger.h"
+#include "report/json_read.h"
 
 namespace copyscope {
 
@@ -11,5 +12,10 @@ nlohmann::json to_json(const KernelCounts& k); // the "raw" counts, one key per 
 nlohmann::json to_json(const ZerocopyStats& z, const char* missing_key);
 nlohmann::json to_json(const HookUse& h);
 nlohmann::json to_json(const Ledger& ledger);
+
+KernelCounts kernel_counts_from_json(const JsonIn& j);
+ZerocopyStats zerocopy_stats_from_json(const JsonIn& j, const char* missing_key);
+// `cell` gives the strategy and transport when the ledger does not say them.
+Ledger ledger_from_json(const JsonIn& j, const CellSpec& cell);
 
 } // namespace copyscope

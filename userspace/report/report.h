@@ -1,12 +1,13 @@
 #pragma once
-// The run report: one JSON document per run, written atomically from the typed model
-// (model/cell.h).
+// The run report: one JSON document per run, written atomically, and read back through the
+// same typed model (model/cell.h) it was written from.
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "model/cell.h"
+#include "report/json_read.h"
 
 namespace copyscope {
 
@@ -26,6 +27,7 @@ struct HostInfo {
 HostInfo probe_host();
 
 struct Report {
+    std::string tool_version = COPYSCOPE_VERSION; // of the copyscope that wrote it
     HostInfo host;
     std::vector<std::string> command_line;
     std::string started_at; // ISO 8601, UTC
@@ -38,6 +40,15 @@ struct Report {
 nlohmann::json to_json(const HostInfo& host);
 nlohmann::json to_json(const CellResult& cell);
 nlohmann::json to_json(const Report& report);
+
+// Reads a report back. Throws UsageError naming what is wrong and where: not a copyscope
+// report, a schema_version newer than this copyscope reads, a field of the wrong type.
+// Fields a report may lack (older versions, or trimmed by hand) read as absent or
+// unsupported (not_in_report); what the report derives from others (throughput, per-message
+// figures, passed) is derived again from what it holds.
+Report report_from_json(const nlohmann::json& j);
+HostInfo host_from_json(const JsonIn& j);
+CellResult cell_from_json(const JsonIn& j);
 
 // Writes to a temporary file beside `path`, then renames: a killed run never leaves a
 // half-written report. Throws RunError.

@@ -42,6 +42,71 @@ json spec_json(const CellSpec& s) {
     return j;
 }
 
+CellSpec spec_from_json(const JsonIn& j) {
+    CellSpec s;
+    s.strategy = j.at("strategy").as_enum<Strategy>(strategy_from_string, "strategy");
+    s.transport = j.at("transport").as_enum<Transport>(transport_from_string, "transport");
+    s.peer = j.get_or<std::string>("peer", "");
+    s.message_size = j.get<uint64_t>("message_size");
+    s.threads = j.get<unsigned>("threads");
+    s.duration_seconds = j.get_or("duration_requested_seconds", 0.0);
+    s.bytes = j.get_or<uint64_t>("bytes_requested", 0);
+    s.verify_payload = j.get_or("verify_payload", false);
+    if (j.has("pattern"))
+        s.pattern = j.at("pattern").as_enum<Pattern>(pattern_from_string, "pattern");
+    return s;
+}
+
+// The throughput samples, and what the spec said of repeating: the report keeps the
+// precision and warm-up, and whether the cell could converge at all (converged: null when
+// it ran once by design).
+void throughput_from_json(const JsonIn& t, CellResult& c) {
+    c.throughput.samples = t.get_or<std::vector<double>>("samples", {});
+    c.spec.precision = t.get_or("precision_target", c.spec.precision);
+    c.spec.warmup_seconds = t.get_or("warmup_seconds", 0.0);
+    if (auto converged = t.optional<bool>("converged")) {
+        c.throughput.converged = *converged;
+        c.spec.max_repetitions =
+            std::max<unsigned>(2, static_cast<unsigned>(c.throughput.samples.size()));
+    }
+}
+
+void app_from_json(const JsonIn& j, AppCounts& a) {
+    a.bytes_sent = j.get_or<uint64_t>("bytes_sent", 0);
+    a.bytes_received = j.get_or<uint64_t>("bytes_received", 0);
+    a.messages_sent = j.get_or<uint64_t>("messages", 0);
+    a.send_calls = j.get_or<uint64_t>("send_calls", 0);
+    a.user_copy_bytes = j.get_or<uint64_t>("user_copy_bytes", 0);
+    a.payload_errors = j.get_or<uint64_t>("payload_errors", 0);
+    a.response_bytes = j.get_or<uint64_t>("response_bytes", 0);
+}
+
+LatencyStats latency_from_json(const JsonIn& j) {
+    LatencyStats l;
+    l.round_trips = j.get_or<uint64_t>("round_trips", 0);
+    l.p50 = j.get_or("p50_us", 0.0);
+    l.p90 = j.get_or("p90_us", 0.0);
+    l.p99 = j.get_or("p99_us", 0.0);
+    l.p999 = j.get_or("p999_us", 0.0);
+    l.max = j.get_or("max_us", 0.0);
+    l.mean = j.get_or("mean_us", 0.0);
+    return l;
+}
+
+void refuse_foreign(const JsonIn& j) {
+    const std::string schema = j.get_or<std::string>("schema", "");
+    if (schema != report_schema)
+        j.fail("not a copyscope report (\"schema\" is " +
+               (schema.empty() ? std::string("missing") : "'" + schema + "'") + ", expected '" +
+               report_schema + "')");
+    const int version = j.get<int>("schema_version");
+    if (version > report_schema_version)
+        j.fail("schema_version " + std::to_string(version) +
+               " is newer than this copyscope reads (" + std::to_string(report_schema_version) +
+               "); read it with the copyscope that wrote it, or a newer one");
+    if (version < 1) j.fail("schema_version " + std::to_string(version) + " is not a version");
+}
+
 } // namespace
 
 json to_json(const HostInfo& host) {
@@ -91,7 +156,7 @@ json to_json(const Report& report) {
     json j;
     j["schema"] = report_schema;
     j["schema_version"] = report_schema_version;
-    j["tool"] = {{"name", "copyscope"}, {"version", COPYSCOPE_VERSION}};
+    j["tool"] = {{"name", "copyscope"}, {"version", report.tool_version}};
     j["host"] = to_json(report.host);
     j["command_line"] = report.command_line;
     j["started_at"] = report.started_at;
@@ -104,6 +169,56 @@ json to_json(const Report& report) {
         cells.push_back(to_json(c));
     j["cells"] = cells;
     return j;
+}
+
+HostInfo host_from_json(const JsonIn& j) {
+    HostInfo h;
+    h.kernel_release = j.get_or<std::string>("kernel_release", "");
+    h.cpu_model = j.get_or<std::string>("cpu_model", "");
+    h.cores = j.get_or<unsigned>("cores", 0);
+    h.btf_present = j.get_or("btf_present", false);
+    h.lockdown = j.get_or<std::string>("lockdown", "");
+    return h;
+}
+
+CellResult cell_from_json(const JsonIn& j) {
+    CellResult c;
+    c.spec = spec_from_json(j);
+    c.seconds = j.get_or("seconds", 0.0);
+    app_from_json(j, c.app);
+    if (auto t = j.find("throughput")) throughput_from_json(*t, c);
+    if (auto l = j.find("latency")) c.latency = latency_from_json(*l);
+    if (auto z = j.find("zerocopy"))
+        c.zerocopy = zerocopy_stats_from_json(*z, "missing_completions");
+    if (auto checks = j.find("checks"))
+        for (const JsonIn& k : checks->elements())
+            c.checks.push_back({k.get<std::string>("name"), k.get<bool>("passed"),
+                                k.get_or<std::string>("detail", "")});
+    c.error = j.get_or<std::string>("error", "");
+    if (auto l = j.find("ledger")) c.ledger = ledger_from_json(*l, c.spec);
+    if (auto k = j.find("counters")) c.counters = counters_from_json(*k);
+    return c;
+}
+
+Report report_from_json(const json& doc) {
+    const JsonIn j(doc, "");
+    refuse_foreign(j);
+    Report r;
+    if (auto tool = j.find("tool")) r.tool_version = tool->get_or<std::string>("version", "");
+    if (auto host = j.find("host")) r.host = host_from_json(*host);
+    r.command_line = j.get_or<std::vector<std::string>>("command_line", {});
+    r.started_at = j.get_or<std::string>("started_at", "");
+    r.complete = j.get_or("complete", true);
+    r.interrupted_reason = j.get_or<std::string>("interrupted", "");
+    static const char* const known[] = {"schema",   "schema_version", "tool",
+                                        "host",     "command_line",   "started_at",
+                                        "complete", "interrupted",    "cells"};
+    for (auto it = doc.begin(); it != doc.end(); ++it)
+        if (std::find(std::begin(known), std::end(known), it.key()) == std::end(known))
+            r.extra[it.key()] = it.value();
+    for (const JsonIn& cell : j.at("cells").elements())
+        r.cells.push_back(cell_from_json(cell));
+    return r;
 }
 
 } // namespace copyscope

@@ -1,0 +1,195 @@
+// Reading the copy ledger back from a report. A figure's evidence is not written beside it:
+// it is its hook's, and is taken from the ledger's "hooks" as the ledger itself does.
+#include <algorithm>
+#include <iterator>
+
+#include "report/ledger_json.h"
+
+namespace copyscope {
+namespace {
+
+Evidence evidence_of(const Ledger& L, const char* hook) {
+    const HookUse* h = L.hook(hook);
+    return h && h->form ? h->form.evidence() : Evidence::exact;
+}
+
+// A byte figure counted by `hook`: its evidence is the hook's.
+Measured<uint64_t> figure(const JsonIn& j, const char* key, const Ledger& L, const char* hook) {
+    Measured<uint64_t> m = j.measured<uint64_t>(key);
+    if (!m) return m;
+    return Measured<uint64_t>(*m, evidence_of(L, hook), hook);
+}
+
+ByteFigures figures(const JsonIn& j, const Ledger& L) {
+    ByteFigures f;
+    for (const ByteFigureDef& d : byte_figures)
+        f.*d.field = figure(j, std::string(d.key).c_str(), L, d.hook);
+    return f;
+}
+
+HookUse hook_from_json(const std::string& name, const JsonIn& j) {
+    if (auto why = j.unsupported()) return HookUse{name, Unsupported{*why}};
+    HookChoice c;
+    c.mechanism =
+        j.at("mechanism").as_enum<HookMechanism>(hook_mechanism_from_string, "hook mechanism");
+    c.targets = j.get_or<std::vector<std::string>>("targets", {});
+    c.note = j.get_or<std::string>("note", "");
+    const Evidence e = j.has("count") ? j.at("count").as_enum<Evidence>(evidence_from_string,
+                                                                        "count (exact or inferred)")
+                                      : Evidence::exact;
+    return HookUse{name, Measured<HookChoice>(c, e)};
+}
+
+// In the tracer's order; hooks this version does not know come last.
+std::vector<HookUse> hooks_from_json(const JsonIn& j) {
+    std::vector<HookUse> hooks;
+    for (const auto& [name, h] : j.members())
+        hooks.push_back(hook_from_json(name, h));
+    auto rank = [](const HookUse& h) {
+        auto it = std::find_if(std::begin(all_hooks), std::end(all_hooks),
+                               [&](const char* n) { return h.hook == n; });
+        return it - std::begin(all_hooks);
+    };
+    std::stable_sort(hooks.begin(), hooks.end(),
+                     [&](const HookUse& a, const HookUse& b) { return rank(a) < rank(b); });
+    return hooks;
+}
+
+TracerStatus tracer_from_json(const JsonIn& j) {
+    TracerStatus t;
+    t.available = j.get_or("available", false);
+    t.reason = j.get_or<std::string>("reason", "");
+    t.missed_events = j.get_or<uint64_t>("missed_events", 0);
+    if (auto mode = j.find("hook_mode"))
+        t.hook_mode = mode->as_enum<HookMode>(hook_mode_from_string, "hook mode");
+    t.note = j.get_or<std::string>("note", "");
+    t.socket_filter = j.get_or<std::string>("socket_filter", "");
+    return t;
+}
+
+NamespaceLedger namespace_from_json(const std::string& name, const JsonIn& j, const Ledger& L) {
+    NamespaceLedger n;
+    auto role = namespace_role_from_string(name);
+    if (!role) j.fail("unknown namespace role '" + name + "'");
+    n.role = *role;
+    n.inode = j.get_or<uint64_t>("inode", 0);
+    n.figures = figures(j, L);
+    if (j.has("response_send_copy_bytes"))
+        n.response_send_copy_bytes = figure(j, "response_send_copy_bytes", L, hook_send);
+    if (j.has("response_receive_copy_bytes"))
+        n.response_receive_copy_bytes = figure(j, "response_receive_copy_bytes", L, hook_receive);
+    if (auto raw = j.find("raw")) n.raw = kernel_counts_from_json(*raw);
+    n.note = j.get_or<std::string>("note", "");
+    return n;
+}
+
+Responses responses_from_json(const JsonIn& j, const Ledger& L) {
+    Responses r;
+    r.bytes = j.get_or<uint64_t>("bytes", 0);
+    r.send_copy_bytes = figure(j, "send_copy_bytes", L, hook_send);
+    r.receive_copy_bytes = figure(j, "receive_copy_bytes", L, hook_receive);
+    r.measured = j.get_or<std::string>("measured", "");
+    r.note = j.get_or<std::string>("note", "");
+    return r;
+}
+
+ZerocopyNotifications notifications_from_json(const JsonIn& j) {
+    ZerocopyNotifications n;
+    n.runner = zerocopy_stats_from_json(j, "missing");
+    n.source = j.get_or<std::string>("source", "");
+    if (auto k = j.find("kernel"))
+        n.kernel = KernelCompletions{
+            k->get_or<uint64_t>("completed_sends", 0), k->get_or<uint64_t>("completed_copied", 0),
+            k->at("mechanism")
+                .as_enum<HookMechanism>(hook_mechanism_from_string, "hook mechanism")};
+    return n;
+}
+
+void copies_per_byte_from_json(const JsonIn& j, Ledger& L) {
+    const Evidence cpb_evidence =
+        weaker(evidence_of(L, hook_send),
+               weaker(evidence_of(L, hook_deferred), evidence_of(L, hook_receive)));
+    L.copies_per_byte = j.measured<double>("copies_per_byte");
+    if (L.copies_per_byte) L.copies_per_byte = Measured<double>(*L.copies_per_byte, cpb_evidence);
+    L.this_host_copies_per_byte = j.optional<double>("this_host_copies_per_byte");
+    if (auto p = j.find("copies_per_byte_parts")) {
+        CopiesPerByteParts parts;
+        parts.user = p->get_or("user", 0.0);
+        parts.kernel_send = p->get_or("kernel_send", 0.0);
+        parts.zerocopy_fallback = p->get_or("zerocopy_fallback", 0.0);
+        parts.deferred = p->get_or("deferred", 0.0);
+        parts.receive = p->measured<double>("receive");
+        if (parts.receive)
+            parts.receive = Measured<double>(*parts.receive, evidence_of(L, hook_receive));
+        L.copies_per_byte_parts = parts;
+    }
+    L.copies_per_byte_expected = j.optional<double>(
+        L.receiver_outside() ? "this_host_copies_per_byte_expected" : "copies_per_byte_expected");
+}
+
+// The ledger's own header: what the cell was, the app's bytes, the tracer and its hooks.
+void header_from_json(const JsonIn& j, const CellSpec& cell, Ledger& L) {
+    L.strategy = j.has("strategy")
+                     ? j.at("strategy").as_enum<Strategy>(strategy_from_string, "strategy")
+                     : cell.strategy;
+    L.transport = j.has("transport")
+                      ? j.at("transport").as_enum<Transport>(transport_from_string, "transport")
+                      : cell.transport;
+    L.app_bytes_sent = j.get_or<uint64_t>("app_bytes_sent", 0);
+    L.app_bytes_received = j.get_or<uint64_t>("app_bytes_received", 0);
+    L.user_copy_bytes = j.get_or<uint64_t>("user_copy_bytes", 0);
+    if (auto t = j.find("tracer")) L.tracer = tracer_from_json(*t);
+    if (auto h = j.find("hooks")) L.hooks = hooks_from_json(*h);
+}
+
+} // namespace
+
+KernelCounts kernel_counts_from_json(const JsonIn& j) {
+    KernelCounts k;
+    for (const KernelCounterDef& c : kernel_counters())
+        k.*c.field = j.get_or<uint64_t>(std::string(c.name).c_str(), 0);
+    return k;
+}
+
+ZerocopyStats zerocopy_stats_from_json(const JsonIn& j, const char* missing_key) {
+    ZerocopyStats z;
+    z.sends = j.get_or<uint64_t>("sends", 0);
+    z.completions = j.get_or<uint64_t>("completions", 0);
+    z.completions_copied = j.get_or<uint64_t>("completions_copied", 0);
+    z.notifications = j.get_or<uint64_t>("notifications", 0);
+    z.enobufs = j.get_or<uint64_t>("enobufs", 0);
+    z.missing = j.get_or<uint64_t>(missing_key, 0);
+    return z;
+}
+
+Ledger ledger_from_json(const JsonIn& j, const CellSpec& cell) {
+    Ledger L;
+    header_from_json(j, cell, L);
+    L.figures = figures(j, L);
+    L.deferred_copy_retransmit_bytes =
+        figure(j, "deferred_copy_retransmit_bytes", L, hook_retransmits);
+    L.receiver_in_this_kernel = j.optional<bool>("receiver_in_this_kernel");
+    if (j.has("receiver_evidence")) {
+        auto e = j.measured<std::string>("receiver_evidence");
+        L.receiver_evidence = e ? Measured<std::string>(*e, Evidence::inferred) : e;
+    }
+    if (auto r = j.find("responses")) L.responses = responses_from_json(*r, L);
+    if (auto ns = j.find("by_namespace")) {
+        for (const auto& [name, n] : ns->members())
+            L.by_namespace.push_back(namespace_from_json(name, n, L));
+        std::stable_sort(L.by_namespace.begin(), L.by_namespace.end(),
+                         [](const auto& a, const auto& b) { return a.role < b.role; });
+    }
+    if (auto z = j.find("zerocopy_notifications"))
+        L.zerocopy_notifications = notifications_from_json(*z);
+    copies_per_byte_from_json(j, L);
+    L.deferred_copy_percent = j.optional<double>("deferred_copy_percent");
+    if (auto skipped = j.find("checks_not_evaluated"))
+        for (const JsonIn& s : skipped->elements())
+            L.checks_not_evaluated.push_back(
+                {s.get_or<std::string>("check", ""), s.get_or<std::string>("reason", "")});
+    L.verdict = j.optional<std::string>("verdict");
+    return L;
+}
+
+} // namespace copyscope
