@@ -24,7 +24,7 @@ CellResult zero_copy_cell() {
     c.app.messages_sent = 16;
     c.app.send_calls = 16;
     c.zerocopy = ZerocopyStats{16, 16, 16, 3, 1, 0};
-    c.checks.push_back({"bytes_received_equal_sent", true, "equal"});
+    c.checks.push_back({"bytes_received_equal_sent", true, "equal", std::nullopt, ""});
     return c;
 }
 
@@ -53,7 +53,7 @@ TEST(Report, CellSerialisation) {
 
 TEST(Report, AFailedCheckFailsTheCell) {
     CellResult c = zero_copy_cell();
-    c.checks.push_back({"zerocopy_all_completions", false, "15 of 16"});
+    c.checks.push_back({"zerocopy_all_completions", false, "15 of 16", std::nullopt, ""});
     EXPECT_FALSE(c.passed());
     EXPECT_FALSE(to_json(c)["passed"]);
     EXPECT_NE(summary_table({c}).find("CHECK FAILED: zerocopy_all_completions"), std::string::npos);

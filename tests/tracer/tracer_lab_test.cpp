@@ -178,8 +178,7 @@ TEST_F(TracerLab, HooksNameTheirMechanism) {
     spec.bytes = 8 * MiB;
     CellResult r = run_cell(spec, {tracer_});
     const nlohmann::json hooks = ledger_json(r)["hooks"];
-    for (const char* h : {hook_send, hook_pinned_pages, hook_deferred, hook_receive,
-                          hook_retransmits, hook_completions}) {
+    for (const char* h : all_hooks) {
         ASSERT_TRUE(hooks.contains(h)) << h;
         EXPECT_TRUE(hooks[h].contains("mechanism")) << h << ": " << hooks[h].dump();
         EXPECT_TRUE(hooks[h]["count"] == "exact" || hooks[h]["count"] == "inferred") << h;
@@ -403,9 +402,13 @@ TEST_F(TracerLab, NicToASinkInThisKernelIsSaidToBeLocal) {
         EXPECT_NEAR(L["copies_per_byte"].get<double>(), 2.0, 0.02);
         EXPECT_TRUE(L["tracer"]["socket_filter"].is_string());
         if (s == Strategy::zero_copy) {
-            EXPECT_EQ(L["verdict"],
-                      "MSG_ZEROCOPY not effective on nic: 100% of zerocopy bytes copied at local "
-                      "delivery in copyscope's own namespace (the sink runs in this kernel)");
+            const std::string v = L["verdict"];
+            EXPECT_EQ(v.rfind("MSG_ZEROCOPY not effective on nic: 100% of zerocopy bytes copied "
+                              "at local delivery in copyscope's own namespace (the sink runs in "
+                              "this kernel)",
+                              0),
+                      0u)
+                << v;
         }
     }
 }

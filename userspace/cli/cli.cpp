@@ -208,8 +208,10 @@ Command parse_command_line(const std::vector<std::string>& args) {
     run->add_flag("--no-trace", no_trace,
                   "Do not load the BPF tracer (no copy ledger; for measuring its overhead)");
     run->add_option("--hooks", cmd.hooks,
-                    "Hook forms: auto (preferred fentry/kprobe where the kernel allows, else "
-                    "tracepoints) or prefer-tracepoints")
+                    "Hook forms: auto (preferred fentry/fexit where the kernel allows, else "
+                    "tracepoints), prefer-tracepoints, or both (both forms in one run, each "
+                    "counting apart: a second ledger, ledger_tracepoints, from the tracepoint "
+                    "forms on the same traffic)")
         ->capture_default_str();
     run->add_option("--counters", cmd.counters,
                     "perf counters: default, none, or a comma-separated list of event names")

@@ -21,8 +21,10 @@ struct CellResult {
     std::optional<LatencyStats> latency;
     std::optional<ZerocopyStats> zerocopy;
     std::vector<Check> checks;
-    std::string error;                     // non-empty: the cell failed and says why
-    std::optional<Ledger> ledger;          // nullopt: not traced
+    std::string error;            // non-empty: the cell failed and says why
+    std::optional<Ledger> ledger; // nullopt: not traced
+    // --hooks both: the same counts read through the tracepoint forms of the hooks.
+    std::optional<Ledger> tracepoint_ledger;
     std::optional<CounterResult> counters; // nullopt: not measured
 
     double gbits_per_second() const;

@@ -142,12 +142,19 @@ json to_json(const CellResult& cell) {
     }
     if (cell.zerocopy) j["zerocopy"] = to_json(*cell.zerocopy, "missing_completions");
     json checks = json::array();
-    for (const Check& c : cell.checks)
-        checks.push_back({{"name", c.name}, {"passed", c.passed}, {"detail", c.detail}});
+    for (const Check& c : cell.checks) {
+        json k = {{"name", c.name}, {"passed", c.passed}, {"detail", c.detail}};
+        if (c.independent) {
+            k["independent"] = *c.independent;
+            k["independent_why"] = c.independent_why;
+        }
+        checks.push_back(std::move(k));
+    }
     j["checks"] = checks;
     j["passed"] = cell.passed();
     j["error"] = cell.error.empty() ? json(nullptr) : json(cell.error);
     j["ledger"] = cell.ledger ? to_json(*cell.ledger) : json(nullptr);
+    if (cell.tracepoint_ledger) j["ledger_tracepoints"] = to_json(*cell.tracepoint_ledger);
     j["counters"] = cell.counters ? to_json(*cell.counters) : json(nullptr);
     return j;
 }
@@ -193,9 +200,12 @@ CellResult cell_from_json(const JsonIn& j) {
     if (auto checks = j.find("checks"))
         for (const JsonIn& k : checks->elements())
             c.checks.push_back({k.get<std::string>("name"), k.get<bool>("passed"),
-                                k.get_or<std::string>("detail", "")});
+                                k.get_or<std::string>("detail", ""),
+                                k.optional<bool>("independent"),
+                                k.get_or<std::string>("independent_why", "")});
     c.error = j.get_or<std::string>("error", "");
     if (auto l = j.find("ledger")) c.ledger = ledger_from_json(*l, c.spec);
+    if (auto l = j.find("ledger_tracepoints")) c.tracepoint_ledger = ledger_from_json(*l, c.spec);
     if (auto k = j.find("counters")) c.counters = counters_from_json(*k);
     return c;
 }

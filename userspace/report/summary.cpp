@@ -16,6 +16,12 @@ std::string copies_per_byte(const CellResult& c) {
     return c.ledger ? figure(c.ledger->copies_per_byte, 2) : "-";
 }
 
+// exact or inferred: the evidence of the copies per byte (its weakest hook).
+std::string evidence(const CellResult& c) {
+    if (!c.ledger || !c.ledger->copies_per_byte) return "-";
+    return std::string(to_string(c.ledger->copies_per_byte.evidence()));
+}
+
 std::string deferred_percent(const CellResult& c) {
     if (!c.ledger || !c.ledger->deferred_copy_percent) return "-";
     return fixed(*c.ledger->deferred_copy_percent, 0) + "%";
@@ -59,7 +65,7 @@ std::string layout(const Row& header, const std::vector<Row>& rows) {
         for (const Row& r : rows)
             width[i] = std::max(width[i], r[i].size());
     }
-    auto numeric = [](size_t i) { return i >= 3 && i <= 10; };
+    auto numeric = [](size_t i) { return i >= 3 && i <= 11 && i != 9; };
     std::ostringstream out;
     auto line = [&](const Row& r) {
         for (size_t i = 0; i < r.size(); ++i) {
@@ -81,8 +87,9 @@ std::string layout(const Row& header, const std::vector<Row>& rows) {
 } // namespace
 
 std::string summary_table(const std::vector<CellResult>& cells) {
-    const Row header = {"strategy", "transport", "size",     "threads",   "Gbit/s",   "msgs/s",
-                        "us/msg",   "copies/B",  "deferred", "CPU-s/GiB", "cycles/B", "result"};
+    const Row header = {"strategy",  "transport", "size",     "threads",  "Gbit/s",
+                        "msgs/s",    "us/msg",    "copies/B", "deferred", "evidence",
+                        "CPU-s/GiB", "cycles/B",  "result"};
     std::vector<Row> rows;
     std::vector<std::string> unsupported;
     for (const CellResult& c : cells)
@@ -91,7 +98,7 @@ std::string summary_table(const std::vector<CellResult>& cells) {
              format_size(c.spec.message_size), std::to_string(c.spec.threads),
              fixed(c.gbits_per_second(), 2), fixed(c.messages_per_second(), 0),
              fixed(c.microseconds_per_message(), 2), copies_per_byte(c), deferred_percent(c),
-             counter_figure(c, derived_def("cpu_seconds_per_gib"), 2, unsupported),
+             evidence(c), counter_figure(c, derived_def("cpu_seconds_per_gib"), 2, unsupported),
              counter_figure(c, derived_def("cycles_per_byte"), 2, unsupported), status(c)});
     std::string out = layout(header, rows);
     for (const std::string& why : unsupported)

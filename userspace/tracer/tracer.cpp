@@ -6,6 +6,7 @@
 #include "lab/lab.h"
 #include "ledger/ledger.h"
 #include "tracer/bpf_tracer.h"
+#include "tracer/send_limits.h"
 
 namespace copyscope {
 namespace {
@@ -53,8 +54,10 @@ class TracerObserver final : public CellObserver {
         }
     }
 
-    void cell_begin(const CellSpec& /*spec*/, const Lab& lab) override {
+    void cell_begin(const CellSpec& spec, const Lab& lab) override {
         cell_error_.clear();
+        send_limits_.reset();
+        if (spec.strategy == Strategy::zero_copy) send_limits_ = read_send_limits(lab.sender_ns());
         sender_ns_ = lab.sender_ns().inode();
         receiver_ns_ = lab.receiver_ns().inode();
         router_ns_ = lab.router_ns() ? lab.router_ns()->inode() : 0;
@@ -83,6 +86,8 @@ class TracerObserver final : public CellObserver {
         in.transport = result.spec.transport;
         in.app = result.app;
         in.zerocopy = result.zerocopy;
+        in.kernel_release = kernel_features().release;
+        in.send_limits = send_limits_;
         if (bpf_) {
             in.hook_mode = bpf_->plan().mode;
             in.tracer_note = load_note_;
@@ -91,8 +96,9 @@ class TracerObserver final : public CellObserver {
                     "copyscope's own namespace is shared with the host: socket counts (send, "
                     "receive, retransmits, completions) only for TCP sockets connected to " +
                     nic_peer_ +
-                    " (\"sender\") or bound to it (\"local_sink\"); device "
-                    "counts (zerocopy skbs, deferred copies) for the whole namespace";
+                    " (\"sender\") or bound to it (\"local_sink\"); device-level counts "
+                    "(zerocopy skbs, copy sites) only for skbs of those flows (the socket "
+                    "named by an skb's MSG_ZEROCOPY uarg, else its own)";
         }
         if (!bpf_)
             in.tracer_unavailable = unavailable_;
@@ -104,9 +110,37 @@ class TracerObserver final : public CellObserver {
         result.ledger = std::move(out.ledger);
         for (auto& c : out.checks)
             result.checks.push_back(std::move(c));
+        if (in.tracer && bpf_->plan().tracepoint_uses) tracepoint_ledger(in, result);
     }
 
   private:
+    // --hooks both: the same cell through the tracepoint forms, from their own counts of the
+    // send hook and the shared counts of the rest; its checks are the cell's too.
+    void tracepoint_ledger(LedgerInput in, CellResult& result) const {
+        TracerView& tv = *in.tracer;
+        tv.hooks = *bpf_->plan().tracepoint_uses;
+        try {
+            tv.sender = with_send_counts(tv.sender, bpf_->read_tracepoint_send(sender_ns_));
+            if (receiver_ns_ != sender_ns_)
+                tv.receiver =
+                    with_send_counts(tv.receiver, bpf_->read_tracepoint_send(receiver_ns_));
+            if (router_ns_)
+                tv.router = with_send_counts(tv.router, bpf_->read_tracepoint_send(router_ns_));
+            if (tv.local_sink)
+                tv.local_sink = with_send_counts(*tv.local_sink, bpf_->read_peer_bound(true));
+        } catch (const RunError& e) {
+            in.tracer.reset();
+            in.tracer_unavailable = e.what();
+        }
+        in.hook_mode = HookMode::prefer_tracepoints;
+        LedgerResult out = compute_ledger(in);
+        result.tracepoint_ledger = std::move(out.ledger);
+        for (auto& c : out.checks) {
+            c.name = "tracepoint path: " + c.name;
+            result.checks.push_back(std::move(c));
+        }
+    }
+
     // What the BPF counters saw in the cell's namespaces.
     void read_counts(LedgerInput& in) const {
         try {
@@ -136,6 +170,7 @@ class TracerObserver final : public CellObserver {
     uint64_t receiver_ns_ = 0;
     uint64_t router_ns_ = 0;
     std::string nic_peer_; // nic: "ADDR:PORT" of the sink; empty otherwise
+    std::optional<SendLimits> send_limits_;
 };
 
 } // namespace
