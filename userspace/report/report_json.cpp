@@ -2,6 +2,7 @@
 
 #include "report/counters_json.h"
 #include "report/ledger_json.h"
+#include "report/tracer_cost_json.h"
 #include "stats/stats.h"
 
 namespace copyscope {
@@ -149,6 +150,7 @@ json to_json(const CellResult& cell) {
     j["error"] = cell.error.empty() ? json(nullptr) : json(cell.error);
     j["ledger"] = cell.ledger ? to_json(*cell.ledger) : json(nullptr);
     j["counters"] = cell.counters ? to_json(*cell.counters) : json(nullptr);
+    if (cell.tracer_cost) j["tracer_cost"] = tracer_cost_json(cell);
     return j;
 }
 
@@ -197,6 +199,7 @@ CellResult cell_from_json(const JsonIn& j) {
     c.error = j.get_or<std::string>("error", "");
     if (auto l = j.find("ledger")) c.ledger = ledger_from_json(*l, c.spec);
     if (auto k = j.find("counters")) c.counters = counters_from_json(*k);
+    if (auto t = j.find("tracer_cost")) c.tracer_cost = tracer_cost_from_json(*t);
     return c;
 }
 
