@@ -95,6 +95,8 @@ LatencyStats latency_from_json(const JsonIn& j) {
 }
 
 void refuse_foreign(const JsonIn& j) {
+    if (!j.json().is_object())
+        j.fail(std::string("not a copyscope report (a JSON ") + j.json().type_name() + ")");
     const std::string schema = j.get_or<std::string>("schema", "");
     if (schema != report_schema)
         j.fail("not a copyscope report (\"schema\" is " +
@@ -197,6 +199,7 @@ CellResult cell_from_json(const JsonIn& j) {
             c.checks.push_back({k.get<std::string>("name"), k.get<bool>("passed"),
                                 k.get_or<std::string>("detail", "")});
     c.error = j.get_or<std::string>("error", "");
+    j.optional<bool>("passed"); // derived again from the checks, but never read past a bad one
     if (auto l = j.find("ledger")) c.ledger = ledger_from_json(*l, c.spec);
     if (auto k = j.find("counters")) c.counters = counters_from_json(*k);
     if (auto t = j.find("tracer_cost")) c.tracer_cost = tracer_cost_from_json(*t);
