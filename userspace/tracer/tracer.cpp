@@ -117,10 +117,16 @@ class TracerObserver final : public CellObserver {
   private:
     // The programs' own cost: the kernel's run-time statistics on for the cell only, each
     // program's runs and nanoseconds taken at its begin and end.
+    // Never throws: a cost that cannot be read is unsupported, the ledger still comes.
     void begin_cost() {
         stats_.emplace();
         cost_at_begin_.clear();
-        if (stats_->enabled()) cost_at_begin_ = bpf_->program_costs();
+        cost_error_.clear();
+        try {
+            if (stats_->enabled()) cost_at_begin_ = bpf_->program_costs();
+        } catch (const RunError& e) {
+            cost_error_ = e.what();
+        }
         cost_began_ = std::chrono::steady_clock::now();
     }
 
@@ -131,6 +137,7 @@ class TracerObserver final : public CellObserver {
         if (!cell_error_.empty()) return Unsupported{cell_error_};
         if (!stats) return Unsupported{"the kernel's BPF run-time statistics were not taken"};
         if (!stats->enabled()) return Unsupported{stats->why_not()};
+        if (!cost_error_.empty()) return Unsupported{cost_error_};
         TracerCost cost;
         try {
             cost.programs = bpf_->program_costs();
@@ -179,9 +186,13 @@ class TracerObserver final : public CellObserver {
     uint64_t sender_ns_ = 0;
     uint64_t receiver_ns_ = 0;
     uint64_t router_ns_ = 0;
-    std::string nic_peer_;              // nic: "ADDR:PORT" of the sink; empty otherwise
-    std::optional<RunTimeStats> stats_; // on from cell_begin to cell_end
+    std::string nic_peer_; // nic: "ADDR:PORT" of the sink; empty otherwise
+
+    // The programs' cost: the kernel's run-time statistics, on from cell_begin to cell_end;
+    // each program's figures then; why they could not be read then, if they could not.
+    std::optional<RunTimeStats> stats_;
     std::vector<ProgramCost> cost_at_begin_;
+    std::string cost_error_;
     std::chrono::steady_clock::time_point cost_began_;
 };
 
