@@ -82,6 +82,7 @@ int run(const RunCommand& cmd, const std::vector<std::string>& args) {
     Progress progress(cmd.plan.size(), Progress::mode_for(cmd.quiet, STDERR_FILENO));
     RunnerOptions options;
     options.stop = &g_stop;
+    options.cpu_placement = cmd.cpu_placement;
     options.on_repetition = [&](const CellResult& so_far) { progress.repetition(so_far); };
     int status = 0;
     for (size_t i = 0; i < cmd.plan.size() && !g_stop; ++i) {

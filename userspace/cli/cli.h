@@ -8,6 +8,7 @@
 
 #include "cli/plan.h"
 #include "report/cell.h"
+#include "runner/placement.h"
 
 namespace copyscope {
 
@@ -31,6 +32,7 @@ struct RunCommand {
     std::string hooks = "auto";       // validated by the tracer
     std::string counters = "default"; // validated by the counters
     std::string counter_scope = "both";
+    CpuPlacement cpu_placement = CpuPlacement::auto_;
 };
 
 struct DoctorCommand {

@@ -26,6 +26,7 @@ struct RunInputs {
     std::optional<double> duration, warmup;
     std::optional<std::string> bytes_text, precision_text;
     std::optional<unsigned> repetitions, max_repetitions;
+    std::string cpu_placement = "auto";
     // Who watches.
     bool no_trace = false;
 };
@@ -64,6 +65,12 @@ void add_repetition_options(CLI::App& run, RunInputs& in) {
     run.add_option("--warmup", in.warmup,
                    "Seconds of uncounted traffic before a cell's repetitions (default 0.2; 0 "
                    "with --bytes)");
+    run.add_option("--cpu-placement", in.cpu_placement,
+                   "Where each connection's threads run: auto (split when there are two CPUs "
+                   "or more), none (the scheduler decides), split (senders on the first half "
+                   "of the CPUs, receivers on the other), pair (a connection's sender and "
+                   "receiver on one CPU, connections spread over the CPUs)")
+        ->capture_default_str();
 }
 
 void add_traffic_options(CLI::App& run, RunInputs& in) {
@@ -210,6 +217,10 @@ RunCommand finish_run(RunInputs& in) {
     apply_repetition_length(in, proto);
     proto.precision = parse_precision(in.precision_text);
     apply_repetition_count(in, proto);
+    auto placement = cpu_placement_from_string(in.cpu_placement);
+    if (!placement)
+        throw UsageError("--cpu-placement '" + in.cpu_placement +
+                         "': unknown placement (allowed: " + std::string(kCpuPlacementNames) + ")");
 
     auto s = dedupe(in.strategies.empty() ? preset.strategies : parse_strategies(in.strategies));
     auto z = dedupe(in.sizes.empty() ? preset.sizes : parse_sizes(in.sizes));
@@ -221,6 +232,7 @@ RunCommand finish_run(RunInputs& in) {
     RunCommand cmd = in.cmd;
     cmd.plan = make_plan(tr, s, z, t, proto);
     cmd.trace = !in.no_trace;
+    cmd.cpu_placement = *placement;
     return cmd;
 }
 

@@ -29,8 +29,8 @@ struct ConnectionOutcome {
     std::optional<ZerocopyStats> zerocopy;
     uint64_t received = 0;
     uint64_t payload_errors = 0;
-    uint64_t responses = 0;            // rr: answer bytes the sender got back
-    std::vector<double> round_trips;   // rr: microseconds
+    uint64_t responses = 0;          // rr: answer bytes the sender got back
+    std::vector<double> round_trips; // rr: microseconds
     Clock::time_point receiver_done{};
     std::string error;
 };
@@ -75,11 +75,13 @@ void read_sink_tally(int fd, ConnectionOutcome& out) {
 }
 
 void sender_loop(const CellSpec& spec, double seconds, unsigned index, int fd, bool remote_sink,
-                 std::latch& start, const RunnerOptions& options,
+                 std::latch& start, const RunnerOptions& options, const ThreadPlacement& placement,
                  const std::vector<CellObserver*>& observers, ConnectionOutcome& out) {
-    for (CellObserver* o : observers) o->thread_begin(Role::sender);
+    for (CellObserver* o : observers)
+        o->thread_begin(Role::sender);
     std::unique_ptr<MessageSender> sender;
     try {
+        placement.apply(Role::sender, index);
         sender = make_sender(SenderOptions{spec.strategy, size_t(spec.message_size), fd,
                                            options.socket_timeout_seconds * 1000});
     } catch (const std::exception& e) {
@@ -122,12 +124,21 @@ void sender_loop(const CellSpec& spec, double seconds, unsigned index, int fd, b
         out.sent = sender->counts();
         out.zerocopy = sender->zerocopy();
     }
-    for (CellObserver* o : observers) o->thread_end(Role::sender);
+    for (CellObserver* o : observers)
+        o->thread_end(Role::sender);
 }
 
-void receiver_loop(const CellSpec& spec, int fd, std::latch& start,
-                   const std::vector<CellObserver*>& observers, ConnectionOutcome& out) {
-    for (CellObserver* o : observers) o->thread_begin(Role::receiver);
+void receiver_loop(const CellSpec& spec, unsigned index, int fd, std::latch& start,
+                   const ThreadPlacement& placement, const std::vector<CellObserver*>& observers,
+                   ConnectionOutcome& out) {
+    for (CellObserver* o : observers)
+        o->thread_begin(Role::receiver);
+    std::string placement_error;
+    try {
+        placement.apply(Role::receiver, index);
+    } catch (const std::exception& e) {
+        placement_error = e.what();
+    }
     const bool rr = spec.pattern == Pattern::rr;
     // One buffer: rr reads exactly one message into it; a stream reads whatever is there,
     // into at least one message or 64 KiB, at most 1 MiB.
@@ -136,6 +147,7 @@ void receiver_loop(const CellSpec& spec, int fd, std::latch& start,
     std::byte answer[kResponseSize] = {};
     start.arrive_and_wait();
     try {
+        if (!placement_error.empty()) throw RunError(placement_error);
         for (;;) {
             size_t got = 0;
             if (rr) {
@@ -162,7 +174,8 @@ void receiver_loop(const CellSpec& spec, int fd, std::latch& start,
         ::shutdown(fd, SHUT_RDWR); // wake the sender
     }
     out.receiver_done = Clock::now();
-    for (CellObserver* o : observers) o->thread_end(Role::receiver);
+    for (CellObserver* o : observers)
+        o->thread_end(Role::receiver);
 }
 
 void set_nodelay(int fd) {
@@ -181,8 +194,8 @@ struct Repetition {
 };
 
 Repetition run_repetition(const CellSpec& spec, double seconds, const Lab& lab,
-                          const std::vector<CellObserver*>& observers,
-                          const RunnerOptions& options) {
+                          const std::vector<CellObserver*>& observers, const RunnerOptions& options,
+                          const ThreadPlacement& placement) {
     auto connections = open_connections(lab, spec.threads, options.socket_timeout_seconds);
     if (spec.pattern == Pattern::rr && lab.has_local_receiver()) {
         // A round trip is one message and one answer: never hold either back (Nagle).
@@ -198,11 +211,12 @@ Repetition run_repetition(const CellSpec& spec, double seconds, const Lab& lab,
     threads.reserve(2 * spec.threads);
     for (unsigned i = 0; i < spec.threads; ++i) {
         if (!remote)
-            threads.emplace_back(receiver_loop, std::cref(spec), connections[i].receiver.get(),
-                                 std::ref(start), std::cref(observers), std::ref(outcomes[i]));
+            threads.emplace_back(receiver_loop, std::cref(spec), i, connections[i].receiver.get(),
+                                 std::ref(start), std::cref(placement), std::cref(observers),
+                                 std::ref(outcomes[i]));
         threads.emplace_back(sender_loop, std::cref(spec), seconds, i, connections[i].sender.get(),
-                             remote, std::ref(start), std::cref(options), std::cref(observers),
-                             std::ref(outcomes[i]));
+                             remote, std::ref(start), std::cref(options), std::cref(placement),
+                             std::cref(observers), std::ref(outcomes[i]));
     }
     start.arrive_and_wait();
     const Clock::time_point t0 = Clock::now();
@@ -303,19 +317,24 @@ CellResult run_cell(const CellSpec& spec, const std::vector<CellObserver*>& obse
     CellResult result;
     result.spec = spec;
     auto lab = Lab::create(spec.transport, spec.peer);
+    ThreadPlacement placement;
+    placement.cpus = allowed_cpus();
+    placement.how = resolve_placement(options.cpu_placement, spec, placement.cpus.size());
 
     // The warm-up fills caches, grows socket buffers and faults pages in; nobody watches it.
     if (spec.warmup_seconds > 0) {
-        Repetition warm = run_repetition(spec, spec.warmup_seconds, *lab, {}, options);
+        Repetition warm = run_repetition(spec, spec.warmup_seconds, *lab, {}, options, placement);
         if (!warm.error.empty()) result.error = "warm-up: " + warm.error;
     }
 
-    for (CellObserver* o : observers) o->cell_begin(spec, *lab);
+    for (CellObserver* o : observers)
+        o->cell_begin(spec, *lab);
     std::vector<double> round_trips;
     const unsigned most = std::max(spec.max_repetitions, 1u);
     for (unsigned i = 0; i < most && result.error.empty(); ++i) {
         if (i > 0 && stopping(options)) break;
-        Repetition rep = run_repetition(spec, spec.duration_seconds, *lab, observers, options);
+        Repetition rep =
+            run_repetition(spec, spec.duration_seconds, *lab, observers, options, placement);
         accumulate(result, rep);
         round_trips.insert(round_trips.end(), rep.round_trips.begin(), rep.round_trips.end());
         if (options.on_repetition) options.on_repetition(result);
@@ -331,7 +350,8 @@ CellResult run_cell(const CellSpec& spec, const std::vector<CellObserver*>& obse
         result.latency = LatencyStats{p.n, p.p50, p.p90, p.p99, p.p999, p.max, p.mean};
     }
     result.checks = runner_checks(result);
-    for (CellObserver* o : observers) o->cell_end(result);
+    for (CellObserver* o : observers)
+        o->cell_end(result);
     return result;
 }
 
