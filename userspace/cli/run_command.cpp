@@ -66,10 +66,10 @@ void add_repetition_options(CLI::App& run, RunInputs& in) {
                    "Seconds of uncounted traffic before a cell's repetitions (default 0.2; 0 "
                    "with --bytes)");
     run.add_option("--cpu-placement", in.cpu_placement,
-                   "Where each connection's threads run: auto (split when there are two CPUs "
-                   "or more), none (the scheduler decides), split (senders on the first half "
-                   "of the CPUs, receivers on the other), pair (a connection's sender and "
-                   "receiver on one CPU, connections spread over the CPUs)")
+                   "Where each connection's threads run: pair (a connection's sender and "
+                   "receiver on one CPU, connections spread over the CPUs), split (senders on "
+                   "the first half of the CPUs, receivers on the other), none (the scheduler "
+                   "decides), auto (pair where there are two CPUs or more, else none)")
         ->capture_default_str();
 }
 
