@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <limits>
+#include <system_error>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -123,10 +124,21 @@ CellTraffic::CellTraffic(const CellSpec& spec, const Lab& lab, const RunnerOptio
         flows_.push_back(std::make_unique<Flow>());
         flows_.back()->sockets = std::move(c);
     }
-    threads_.reserve(flows_.size() * 2);
-    for (unsigned i = 0; i < flows_.size(); ++i) {
-        if (!remote_) threads_.emplace_back(&CellTraffic::receiver_main, this, i);
-        threads_.emplace_back(&CellTraffic::sender_main, this, i);
+    const size_t expected = flows_.size() * (remote_ ? 1 : 2);
+    threads_.reserve(expected);
+    try {
+        for (unsigned i = 0; i < flows_.size(); ++i) {
+            if (!remote_) threads_.emplace_back(&CellTraffic::receiver_main, this, i);
+            threads_.emplace_back(&CellTraffic::sender_main, this, i);
+        }
+    } catch (const std::system_error& e) {
+        // Let the threads that did start meet without the others, and end.
+        for (size_t missing = expected - threads_.size(); missing > 0; --missing)
+            meet_.arrive_and_drop();
+        ending_ = true;
+        meet_.arrive_and_wait();
+        threads_.clear();
+        throw RunError(std::string("starting the connections' threads: ") + e.what());
     }
 }
 
