@@ -82,10 +82,13 @@ int run(const RunCommand& cmd, const std::vector<std::string>& args) {
     report.command_line = args;
     report.started_at = utc_now_iso8601();
     report.extra["preset"] = cmd.preset;
+    report.extra["cpu_placement"] = std::string(
+        to_string(resolve_placement(cmd.cpu_placement, CellSpec{}, allowed_cpus().size())));
 
     Progress progress(cmd.plan.size(), Progress::mode_for(cmd.quiet, STDERR_FILENO));
     RunnerOptions options;
     options.stop = &g_stop;
+    options.cpu_placement = cmd.cpu_placement;
     options.on_repetition = [&](const CellResult& so_far) { progress.repetition(so_far); };
     int status = 0;
     for (size_t i = 0; i < cmd.plan.size() && !g_stop; ++i) {

@@ -115,8 +115,8 @@ TEST(Cli, BadRepetitionOptions) {
 
 TEST(Cli, ListsRepeatedOrCommaSeparated) {
     RunCommand cmd = parse_run({"--strategy", "one-copy,zero-copy", "--strategy", "two-copy",
-                                "--size", "64", "--size", "4K,1MiB", "--threads", "1,8",
-                                "--bytes", "1M", "--transport", "loopback", "--verify-payload"});
+                                "--size", "64", "--size", "4K,1MiB", "--threads", "1,8", "--bytes",
+                                "1M", "--transport", "loopback", "--verify-payload"});
     ASSERT_EQ(cmd.plan.size(), 3u * 3u * 2u);
     EXPECT_EQ(cmd.plan[0].strategy, Strategy::one_copy);
     EXPECT_EQ(cmd.plan[0].message_size, 64u);
@@ -193,6 +193,15 @@ TEST(Cli, NicNeedsAPeerAndOnlyNicTakesOne) {
     EXPECT_EQ(cmd.plan.front().peer, "10.0.2.2:5201");
 }
 
+TEST(Cli, CpuPlacement) {
+    EXPECT_EQ(parse_run({}).cpu_placement, CpuPlacement::auto_);
+    EXPECT_EQ(parse_run({"--cpu-placement", "none"}).cpu_placement, CpuPlacement::none);
+    EXPECT_EQ(parse_run({"--cpu-placement", "pair"}).cpu_placement, CpuPlacement::pair);
+    EXPECT_EQ(parse_run({"--cpu-placement", "split"}).cpu_placement, CpuPlacement::split);
+    expect_usage_error({"run", "--cpu-placement", "spread"},
+                       {"--cpu-placement", "'spread'", "auto", "none", "split", "pair"});
+}
+
 TEST(Cli, DoctorJson) {
     auto cmd = parse({"doctor", "--json"});
     ASSERT_TRUE(std::holds_alternative<DoctorCommand>(cmd));
@@ -219,11 +228,11 @@ TEST(CliBinary, UnwritableOutputExitsTwo) {
 TEST(CliBinary, HelpExplainsEveryOption) {
     auto r = testsupport::run_copyscope({"run", "--help"});
     EXPECT_EQ(r.status, 0);
-    for (const char* opt : {"--strategy", "--size", "--threads", "--duration", "--bytes",
-                            "--transport", "--verify-payload", "--output", "--quiet", "--hooks",
-                            "--no-trace", "--counters", "--preset", "--precision",
-                            "--max-repetitions", "--repetitions", "--warmup", "--pattern",
-                            "--csv"})
+    for (const char* opt :
+         {"--strategy",    "--size",           "--threads", "--duration",  "--bytes",
+          "--transport",   "--verify-payload", "--output",  "--quiet",     "--hooks",
+          "--no-trace",    "--counters",       "--preset",  "--precision", "--max-repetitions",
+          "--repetitions", "--warmup",         "--pattern", "--csv",       "--cpu-placement"})
         EXPECT_NE(r.out.find(opt), std::string::npos) << opt;
     r = testsupport::run_copyscope({"--help"});
     EXPECT_EQ(r.status, 0);

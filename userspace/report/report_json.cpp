@@ -2,6 +2,7 @@
 
 #include "report/counters_json.h"
 #include "report/ledger_json.h"
+#include "report/tracer_cost_json.h"
 #include "stats/stats.h"
 
 namespace copyscope {
@@ -94,6 +95,8 @@ LatencyStats latency_from_json(const JsonIn& j) {
 }
 
 void refuse_foreign(const JsonIn& j) {
+    if (!j.json().is_object())
+        j.fail(std::string("not a copyscope report (a JSON ") + j.json().type_name() + ")");
     const std::string schema = j.get_or<std::string>("schema", "");
     if (schema != report_schema)
         j.fail("not a copyscope report (\"schema\" is " +
@@ -156,6 +159,7 @@ json to_json(const CellResult& cell) {
     j["ledger"] = cell.ledger ? to_json(*cell.ledger) : json(nullptr);
     if (cell.tracepoint_ledger) j["ledger_tracepoints"] = to_json(*cell.tracepoint_ledger);
     j["counters"] = cell.counters ? to_json(*cell.counters) : json(nullptr);
+    if (cell.tracer_cost) j["tracer_cost"] = tracer_cost_json(cell);
     return j;
 }
 
@@ -204,9 +208,11 @@ CellResult cell_from_json(const JsonIn& j) {
                                 k.optional<bool>("independent"),
                                 k.get_or<std::string>("independent_why", "")});
     c.error = j.get_or<std::string>("error", "");
+    j.optional<bool>("passed"); // derived again from the checks, but never read past a bad one
     if (auto l = j.find("ledger")) c.ledger = ledger_from_json(*l, c.spec);
     if (auto l = j.find("ledger_tracepoints")) c.tracepoint_ledger = ledger_from_json(*l, c.spec);
     if (auto k = j.find("counters")) c.counters = counters_from_json(*k);
+    if (auto t = j.find("tracer_cost")) c.tracer_cost = tracer_cost_from_json(*t);
     return c;
 }
 

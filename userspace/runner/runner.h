@@ -7,6 +7,7 @@
 
 #include "model/cell.h"
 #include "model/observer.h"
+#include "runner/placement.h"
 
 namespace copyscope {
 
@@ -14,6 +15,8 @@ struct RunnerOptions {
     // Set from a signal handler: senders stop after their current message.
     const std::atomic<bool>* stop = nullptr;
     int socket_timeout_seconds = 10;
+    // Where each connection's sender and receiver threads run.
+    CpuPlacement cpu_placement = CpuPlacement::auto_;
     // Called after each counted repetition with the cell's samples so far (for progress).
     std::function<void(const CellResult& so_far)> on_repetition;
 };

@@ -12,32 +12,48 @@
 
 namespace copyscope {
 
-size_t ZeroCopySender::ring_slots(size_t message_size) {
-    constexpr size_t kRingBytes = 32u << 20;
-    return std::clamp<size_t>(kRingBytes / message_size, 4, 1024);
+namespace {
+
+uint64_t send_buffer_bytes(int fd) {
+    int bytes = 0;
+    socklen_t len = sizeof bytes;
+    if (::getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, &len) != 0)
+        throw RunError(errno_message("getsockopt(SO_SNDBUF)", errno));
+    return uint64_t(std::max(bytes, 0));
 }
 
+} // namespace
+
 ZeroCopySender::ZeroCopySender(const SenderOptions& o)
-    : fd_(o.fd), completion_timeout_ms_(o.completion_timeout_ms) {
+    : fd_(o.fd), completion_timeout_ms_(o.completion_timeout_ms), message_size_(o.message_size),
+      ring_(o.message_size) {
     int one = 1;
     if (::setsockopt(fd_, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof one) != 0)
         throw RunError(errno_message("setsockopt(SO_ZEROCOPY)", errno));
-    size_t slots = ring_slots(o.message_size);
-    ring_.reserve(slots);
-    for (size_t i = 0; i < slots; ++i) ring_.push_back(Slot{Message(o.message_size)});
+    limit_ = zero_copy_in_flight_limit(send_buffer_bytes(fd_), message_size_);
+    ring_.grow(limit_);
     stats_ = ZerocopyStats{};
 }
 
-bool ZeroCopySender::slot_free(const Slot& slot) const {
-    for (uint64_t s = slot.seq_begin; s < slot.seq_end; ++s)
-        if (!tracker_.is_complete(s)) return false;
-    return true;
+uint64_t ZeroCopySender::in_flight_limit() {
+    // TCP autotuning grows the send buffer while the connection runs: read it again when
+    // the ring is about to reach the limit read last.
+    if (ring_.bytes() + message_size_ > limit_)
+        limit_ = zero_copy_in_flight_limit(send_buffer_bytes(fd_), message_size_);
+    return limit_;
 }
 
 Message& ZeroCopySender::next_message() {
-    Slot& slot = ring_[current_];
     auto last_progress = std::chrono::steady_clock::now();
-    while (!slot_free(slot)) {
+    for (;;) {
+        if (Message* free = ring_.next_free(tracker_)) return *free;
+        // The oldest buffer is still the kernel's: read what completed meanwhile, then add a
+        // buffer if more can be in flight, and wait only when it cannot.
+        if (drain_error_queue() > 0) {
+            last_progress = std::chrono::steady_clock::now();
+            continue;
+        }
+        if (Message* fresh = ring_.grow(in_flight_limit())) return *fresh;
         if (wait_for_completions(100) > 0) {
             last_progress = std::chrono::steady_clock::now();
         } else if (std::chrono::steady_clock::now() - last_progress >
@@ -47,12 +63,10 @@ Message& ZeroCopySender::next_message() {
                            " ms while a buffer was still in flight");
         }
     }
-    return slot.message;
 }
 
 void ZeroCopySender::send() {
-    Slot& slot = ring_[current_];
-    slot.seq_begin = tracker_.sent();
+    const uint64_t first = tracker_.sent();
     auto on_call = [this] {
         tracker_.record_send();
         ++stats_.sends;
@@ -62,11 +76,11 @@ void ZeroCopySender::send() {
         ++stats_.enobufs;
         wait_for_completions(10);
     };
-    counts_.calls += sendmsg_all(fd_, slot.message, MSG_ZEROCOPY, on_call, on_enobufs);
-    slot.seq_end = tracker_.sent();
-    counts_.bytes += slot.message.size();
+    Message& message = ring_.current(); // handed out by next_message()
+    counts_.calls += sendmsg_all(fd_, message, MSG_ZEROCOPY, on_call, on_enobufs);
+    ring_.sent(first, tracker_.sent());
+    counts_.bytes += message.size();
     ++counts_.messages;
-    current_ = (current_ + 1) % ring_.size();
 }
 
 uint64_t ZeroCopySender::drain_error_queue() {

@@ -1,10 +1,9 @@
 #pragma once
 // zero-copy: SO_ZEROCOPY on the socket, sendmsg(MSG_ZEROCOPY) over the fields, completions
 // read from the error queue. The kernel may still read a buffer until its completion
-// arrives, so the sender keeps a ring of messages and never hands out a slot whose sends
-// have not all completed.
-#include <vector>
-
+// arrives, so the sender keeps a ring of messages (strategies/buffer_ring.h) and never hands
+// out a slot whose sends have not all completed.
+#include "strategies/buffer_ring.h"
 #include "strategies/completion.h"
 #include "strategies/sender.h"
 
@@ -18,16 +17,12 @@ class ZeroCopySender final : public MessageSender {
     void finish() override;
     std::optional<ZerocopyStats> zerocopy() const override { return stats_; }
 
-    // Ring size for a message size: enough in flight to keep the link busy, bounded memory.
-    static size_t ring_slots(size_t message_size);
+    // Slots the ring holds now (it grows with what is in flight).
+    size_t ring_slots() const { return ring_.slots(); }
 
   private:
-    struct Slot {
-        Message message;
-        uint64_t seq_begin = 0; // sequence numbers of the sends made from this slot
-        uint64_t seq_end = 0;
-    };
-    bool slot_free(const Slot& slot) const;
+    // How many bytes the ring may hold: what can be in flight on the socket now.
+    uint64_t in_flight_limit();
     // Reads every notification queued now; returns the number of sends newly completed.
     uint64_t drain_error_queue();
     // Waits up to timeout_ms for notifications and drains them.
@@ -35,8 +30,9 @@ class ZeroCopySender final : public MessageSender {
 
     int fd_;
     int completion_timeout_ms_;
-    std::vector<Slot> ring_;
-    size_t current_ = 0;
+    size_t message_size_;
+    uint64_t limit_ = 0; // in_flight_limit() as last read
+    BufferRing ring_;
     CompletionTracker tracker_;
     ZerocopyStats stats_;
 };

@@ -231,6 +231,29 @@ uint64_t BpfTracer::missed_events() const {
     return total_recursion_misses() - misses_at_watch_;
 }
 
+std::vector<ProgramCost> BpfTracer::program_costs() const {
+    std::vector<ProgramCost> out;
+    bpf_program* prog;
+    bpf_object__for_each_program(prog, skel_->obj) {
+        if (!bpf_program__autoload(prog)) continue;
+        bpf_prog_info info{};
+        __u32 len = sizeof info;
+        if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+            throw RunError(fail(
+                std::string("tracer: run-time statistics of ") + bpf_program__name(prog), errno));
+        out.push_back({bpf_program__name(prog), info.run_cnt, info.run_time_ns});
+    }
+    return out;
+}
+
+RunTimeStats::RunTimeStats() {
+    const int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+    if (fd >= 0)
+        fd_.reset(fd);
+    else
+        why_not_ = std::string("BPF_ENABLE_STATS: ") + std::strerror(-fd);
+}
+
 std::vector<uint32_t> BpfTracer::program_ids() const {
     std::vector<uint32_t> ids;
     for_each_loaded(skel_, [&](const bpf_prog_info& info) { ids.push_back(info.id); });

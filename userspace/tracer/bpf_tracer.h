@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "model/kernel_counts.h"
+#include "model/tracer_cost.h"
 #include "tracer/hooks.h"
 
 struct copyscope_bpf; // the generated skeleton
@@ -49,6 +51,10 @@ class BpfTracer {
     // Program runs the kernel skipped (recursion protection) since watch().
     uint64_t missed_events() const;
 
+    // Runs and run time of every loaded program so far, as the kernel keeps them (counted
+    // only while its run-time statistics are on: see RunTimeStats).
+    std::vector<ProgramCost> program_costs() const;
+
     const HookPlan& plan() const { return plan_; }
     // Ids of the loaded programs (for tests that check nothing is left behind).
     std::vector<uint32_t> program_ids() const;
@@ -65,6 +71,21 @@ class BpfTracer {
     std::vector<uint64_t> watched_;
     std::optional<uint32_t> peer_slot_;
     uint64_t misses_at_watch_ = 0;
+};
+
+// The kernel's BPF run-time statistics (BPF_ENABLE_STATS, BPF_STATS_RUN_TIME), on while this
+// object lives: the kernel keeps them on for as long as the fd is open, so closing it (or the
+// process ending) turns them off again unless someone else holds them on too. While on, every
+// BPF program run on the machine pays two clock reads.
+class RunTimeStats {
+  public:
+    RunTimeStats(); // tries to turn them on; never throws
+    bool enabled() const { return bool(fd_); }
+    const std::string& why_not() const { return why_not_; } // when !enabled()
+
+  private:
+    UniqueFd fd_;
+    std::string why_not_;
 };
 
 // libbpf's last warnings, for error messages (libbpf prints through a global callback).

@@ -1,6 +1,11 @@
 #include "tracer/tracer.h"
 
 #include <arpa/inet.h>
+#include <chrono>
+#include <optional>
+#include <unistd.h>
+#include <utility>
+#include <vector>
 
 #include "common/errors.h"
 #include "lab/lab.h"
@@ -58,6 +63,7 @@ class TracerObserver final : public CellObserver {
         cell_error_.clear();
         send_limits_.reset();
         if (spec.strategy == Strategy::zero_copy) send_limits_ = read_send_limits(lab.sender_ns());
+        stats_.reset();
         sender_ns_ = lab.sender_ns().inode();
         receiver_ns_ = lab.receiver_ns().inode();
         router_ns_ = lab.router_ns() ? lab.router_ns()->inode() : 0;
@@ -75,12 +81,14 @@ class TracerObserver final : public CellObserver {
                 nic_peer_ = lab.receiver_address() + ":" + std::to_string(lab.receiver_port());
             }
             bpf_->watch(lab.namespace_inodes(), peer);
+            begin_cost();
         } catch (const RunError& e) {
             cell_error_ = e.what();
         }
     }
 
     void cell_end(CellResult& result) override {
+        result.tracer_cost = end_cost();
         LedgerInput in;
         in.strategy = result.spec.strategy;
         in.transport = result.spec.transport;
@@ -141,6 +149,49 @@ class TracerObserver final : public CellObserver {
         }
     }
 
+    // The programs' own cost: the kernel's run-time statistics on for the cell only, each
+    // program's runs and nanoseconds taken at its begin and end.
+    // Never throws: a cost that cannot be read is unsupported, the ledger still comes.
+    void begin_cost() {
+        stats_.emplace();
+        cost_at_begin_.clear();
+        cost_error_.clear();
+        try {
+            if (stats_->enabled()) cost_at_begin_ = bpf_->program_costs();
+        } catch (const RunError& e) {
+            cost_error_ = e.what();
+        }
+        cost_began_ = std::chrono::steady_clock::now();
+    }
+
+    Measured<TracerCost> end_cost() {
+        // Whatever happens below, the statistics are off again when this returns.
+        std::optional<RunTimeStats> stats = std::exchange(stats_, std::nullopt);
+        if (!bpf_) return Unsupported{"no BPF programs loaded: " + unavailable_};
+        if (!cell_error_.empty()) return Unsupported{cell_error_};
+        if (!stats) return Unsupported{"the kernel's BPF run-time statistics were not taken"};
+        if (!stats->enabled()) return Unsupported{stats->why_not()};
+        if (!cost_error_.empty()) return Unsupported{cost_error_};
+        TracerCost cost;
+        try {
+            cost.programs = bpf_->program_costs();
+        } catch (const RunError& e) {
+            return Unsupported{e.what()};
+        }
+        stats.reset(); // off again as soon as they are read
+        cost.seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - cost_began_).count();
+        const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+        cost.cpus = cpus > 0 ? static_cast<unsigned>(cpus) : 1;
+        for (ProgramCost& p : cost.programs)
+            for (const ProgramCost& before : cost_at_begin_)
+                if (before.name == p.name) {
+                    p.run_count -= before.run_count;
+                    p.run_time_ns -= before.run_time_ns;
+                }
+        return cost;
+    }
+
     // What the BPF counters saw in the cell's namespaces.
     void read_counts(LedgerInput& in) const {
         try {
@@ -171,6 +222,13 @@ class TracerObserver final : public CellObserver {
     uint64_t router_ns_ = 0;
     std::string nic_peer_; // nic: "ADDR:PORT" of the sink; empty otherwise
     std::optional<SendLimits> send_limits_;
+
+    // The programs' cost: the kernel's run-time statistics, on from cell_begin to cell_end;
+    // each program's figures then; why they could not be read then, if they could not.
+    std::optional<RunTimeStats> stats_;
+    std::vector<ProgramCost> cost_at_begin_;
+    std::string cost_error_;
+    std::chrono::steady_clock::time_point cost_began_;
 };
 
 } // namespace
