@@ -1,5 +1,5 @@
 // What the copy ledger must show on this machine's kernel, on real cells in real labs
-// (root: namespaces, veth, BPF). See issue 3 and shared/DESIGN.md.
+// (root: namespaces, veth, BPF). See docs/ledger.md and docs/hooks.md.
 #include <array>
 #include <cerrno>
 #include <cmath>
