@@ -227,6 +227,25 @@ TEST(Ledger, InferredDeferredWithinOnePercentPasses) {
         EXPECT_TRUE(k.passed) << k.name << ": " << k.detail;
 }
 
+// What left the device against what was pinned, and the sends that straddle the start of
+// the counting after a warm-up on the same connections.
+TEST(Ledger, TransmittedBetweenPinnedAndPinnedPlusRetransmits) {
+    const char* name = "ledger: pinned <= zerocopy bytes transmitted";
+    auto in = veth_cell(Strategy::zero_copy, 8 * MiB);
+    EXPECT_TRUE(find_check(compute(in), name)->passed);
+    in.tracer->sender.xmit_zc_bytes = 8 * MiB - 1448; // one segment left before the counting
+    EXPECT_FALSE(find_check(compute(in), name)->passed);
+    in.straddling_bytes = 2 * 65536; // two connections' messages in flight
+    auto r = compute(in);
+    EXPECT_TRUE(find_check(r, name)->passed);
+    EXPECT_NE(find_check(r, name)->detail.find("bounds widened by 131072 B"), std::string::npos)
+        << find_check(r, name)->detail;
+    in.tracer->sender.xmit_zc_bytes = 8 * MiB - 2 * 65536 - 1;
+    EXPECT_FALSE(find_check(compute(in), name)->passed);
+    in.tracer->sender.xmit_zc_bytes = 8 * MiB + 2 * 65536 + 1;
+    EXPECT_FALSE(find_check(compute(in), name)->passed);
+}
+
 // A veth zero-copy cell as a stock kernel counts it: every site exact.
 LedgerInput exact_veth_zero_copy(uint64_t bytes) {
     LedgerInput in = veth_cell(Strategy::zero_copy, bytes);

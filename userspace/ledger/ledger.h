@@ -48,6 +48,9 @@ struct LedgerInput {
     std::string socket_filter;             // nic: which sockets it counted
     std::string kernel_release;            // uname -r: where the receive path copies
     std::optional<SendLimits> send_limits; // zero-copy cells: what ENOBUFS depends on
+    // Bytes of the sends that can straddle the start of the counting (the connections carry
+    // on from a warm-up: one message per connection); 0 when the counting starts idle.
+    uint64_t straddling_bytes = 0;
 };
 
 struct LedgerResult {

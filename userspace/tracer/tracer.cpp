@@ -96,6 +96,8 @@ class TracerObserver final : public CellObserver {
         in.zerocopy = result.zerocopy;
         in.kernel_release = kernel_features().release;
         in.send_limits = send_limits_;
+        if (result.spec.warmup_seconds > 0)
+            in.straddling_bytes = uint64_t(result.spec.threads) * result.spec.message_size;
         if (bpf_) {
             in.hook_mode = bpf_->plan().mode;
             in.tracer_note = load_note_;
