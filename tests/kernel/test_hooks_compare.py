@@ -148,5 +148,48 @@ class Summary(unittest.TestCase):
         self.assertIn("fexit/fentry", forward)
 
 
+
+class MissedEventsOnly(unittest.TestCase):
+    """The matrix boots a guest again only when the tracer's own missed-events check is the
+    one thing that failed (a short count, not a finding); any other failure stands."""
+
+    @staticmethod
+    def console(*reports):
+        from types import SimpleNamespace
+        runs = {f"r{i}": SimpleNamespace(report=r) for i, r in enumerate(reports)}
+        return SimpleNamespace(runs=runs), [(n, []) for n in runs]
+
+    @staticmethod
+    def fail(doc, cell, *names):
+        doc = copy.deepcopy(doc)
+        c = doc["cells"][cell]
+        for name in names:
+            c["checks"].append({"name": name, "passed": False, "detail": "doctored"})
+        c["passed"] = False
+        return doc
+
+    def test_all_passed_is_not_a_rerun(self):
+        from copyscope_matrix import matrix
+        console, runs = self.console(load("veth"), load("forward"))
+        self.assertFalse(matrix.missed_events_only(console, runs))
+
+    def test_only_missed_events_is_a_rerun(self):
+        from copyscope_matrix import matrix
+        doc = self.fail(load("veth"), 0, matrix.MISSED_EVENTS)
+        console, runs = self.console(doc, load("forward"))
+        self.assertTrue(matrix.missed_events_only(console, runs))
+
+    def test_another_failure_stands(self):
+        from copyscope_matrix import matrix
+        doc = self.fail(load("veth"), 0, matrix.MISSED_EVENTS)
+        other = self.fail(load("forward"), 0, "ledger: receive copy bytes == bytes received")
+        console, runs = self.console(doc, other)
+        self.assertFalse(matrix.missed_events_only(console, runs))
+
+    def test_a_missing_report_stands(self):
+        from copyscope_matrix import matrix
+        console, runs = self.console(self.fail(load("veth"), 0, matrix.MISSED_EVENTS), None)
+        self.assertFalse(matrix.missed_events_only(console, runs))
+
 if __name__ == "__main__":
     unittest.main()
