@@ -444,8 +444,11 @@ int BPF_PROG(cs_xmit, const struct sk_buff *skb, const struct net_device *dev)
 SEC("tp_btf/netif_receive_skb")
 int BPF_PROG(cs_rx, struct sk_buff *skb)
 {
+	/* The flag first: most skbs are not zerocopy, and it is cheaper than the namespace. */
+	if (!skb_is_zerocopy(skb))
+		return 0;
 	struct cs_ns_entry *e = ns_entry_of_dev(skb->dev);
-	if (!e || !skb_is_zerocopy(skb))
+	if (!e)
 		return 0;
 	if (e->peer_port && !skb_of_our_flows(skb))
 		return 0;

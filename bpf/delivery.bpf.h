@@ -18,13 +18,15 @@ static __always_inline bool seq_before(__u32 a, __u32 b)
 SEC("tp_btf/tcp_probe")
 int BPF_PROG(cs_delivery, struct sock *sk, const struct sk_buff *skb)
 {
-	struct cs_counters *c = counters_for_tcp_sock(sk);
-	if (!c)
-		return 0;
+	/* The arrival first: one lookup by pointer ends the program for every segment that did
+	 * not arrive zerocopy (all of them in copying cells), before the socket is resolved. */
 	__u64 key = (__u64)skb;
 	if (!bpf_map_lookup_elem(&cs_arrivals, &key))
 		return 0;
 	bpf_map_delete_elem(&cs_arrivals, &key);
+	struct cs_counters *c = counters_for_tcp_sock(sk);
+	if (!c)
+		return 0;
 	const struct tcp_skb_cb *cb = (const void *)skb->cb;
 	__u32 seq = BPF_CORE_READ(cb, seq), end = BPF_CORE_READ(cb, end_seq);
 	/* tcp_flags: u8 before 6.x's u16; the probed bitfield read sizes it per kernel. */
