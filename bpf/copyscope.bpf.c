@@ -87,10 +87,14 @@ static __always_inline struct cs_counters *counters_for_sock_fields(__u32 inum, 
 	return bpf_map_lookup_elem(&cs_counters, &slot);
 }
 
+#include "sockets.bpf.h"
+
 /* Lab TCP sockets only. sk_protocol was a bitfield before v5.6 (commit bf9765145b85
  * "sock: Make sk_protocol a 16-bit value"); the probed bitfield read handles both. */
 static __always_inline struct cs_counters *counters_for_tcp_sock(const struct sock *sk)
 {
+	if (cs_tracing) /* copyscope trace: the socket's own counters, if in scope */
+		return cs_trace_counters_tcp(sk);
 	if (!sk)
 		return NULL;
 	const struct net *net = sk->__sk_common.skc_net.net;
@@ -193,6 +197,8 @@ static __always_inline struct frag_sum skb_frags(const struct sk_buff *skb)
 	return sum;
 }
 
+#include "sockets_events.bpf.h"
+
 /* ---- send: one helper, two forms ------------------------------------------------------ */
 
 /* msghdr->msg_ubuf (caller-supplied ubuf_info) exists since v6.0 (commit 7c701d92b2b5
@@ -208,8 +214,11 @@ static __always_inline __u32 msg_has_ubuf(const struct msghdr *msg)
 	return ((struct msghdr___cs *)msg)->msg_ubuf != NULL;
 }
 
+#define MSG_SPLICE_PAGES 0x8000000 /* include/linux/socket.h, internal, 6.5+ */
+
 /* Attributes ret accepted bytes of one sendmsg the way tcp_sendmsg_locked decides:
  * zerocopy iff MSG_ZEROCOPY and (msg_ubuf or SOCK_ZEROCOPY) and the route has NETIF_F_SG;
+ * else spliced by reference iff MSG_SPLICE_PAGES (sendfile, splice: 6.5+) and NETIF_F_SG;
  * otherwise the bytes go through skb_copy_to_page_nocache (a copy). */
 static __always_inline void count_send(const struct sock *sk, __u32 msg_flags, __u32 has_ubuf,
 				       int ret)
@@ -222,7 +231,10 @@ static __always_inline void count_send(const struct sock *sk, __u32 msg_flags, _
 	c->v[CS_SEND_CALLS] += 1;
 	c->v[CS_SEND_BYTES] += ret;
 	if (!(msg_flags & MSG_ZEROCOPY)) {
-		c->v[CS_SEND_COPY_BYTES] += ret;
+		if ((msg_flags & MSG_SPLICE_PAGES) && (sk->sk_route_caps & (1ULL << NETIF_F_SG_BIT)))
+			c->v[CS_SEND_SPLICE_BYTES] += ret;
+		else
+			c->v[CS_SEND_COPY_BYTES] += ret;
 		return;
 	}
 	c->v[CS_ZC_SEND_CALLS] += 1;
@@ -240,6 +252,7 @@ static __always_inline void count_send(const struct sock *sk, __u32 msg_flags, _
 SEC("fexit/tcp_sendmsg_locked")
 int BPF_PROG(cs_send_fexit, struct sock *sk, struct msghdr *msg, size_t size, int ret)
 {
+	cs_trace_claim(sk);
 	count_send(sk, msg->msg_flags, msg_has_ubuf(msg), ret);
 	return 0;
 }
@@ -250,6 +263,7 @@ SEC("tp_btf/tcp_sendmsg_locked")
 int BPF_PROG(cs_send_tp_msg, const struct sock *sk, const struct msghdr *msg,
 	     const struct sk_buff *skb, int size_goal)
 {
+	cs_trace_claim(sk);
 	if (!counters_for_tcp_sock(sk))
 		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
@@ -265,6 +279,7 @@ int BPF_PROG(cs_send_tp_msg, const struct sock *sk, const struct msghdr *msg,
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(cs_send_tp_ret, struct sock *sk, int ret, int flags)
 {
+	cs_trace_claim(sk);
 	__u64 id = bpf_get_current_pid_tgid();
 	struct cs_send_ctx *seen = bpf_map_lookup_elem(&cs_send_ctx, &id);
 	if (seen && seen->sk == (__u64)sk) {
@@ -287,6 +302,10 @@ int BPF_PROG(cs_send_tp_ret, struct sock *sk, int ret, int flags)
 SEC("tp_btf/net_dev_start_xmit")
 int BPF_PROG(cs_xmit, const struct sk_buff *skb, const struct net_device *dev)
 {
+	if (cs_tracing) {
+		cs_trace_xmit(skb, dev);
+		return 0;
+	}
 	struct cs_counters *c = counters_for_dev(dev);
 	if (!c || !skb_is_zerocopy(skb))
 		return 0;
@@ -306,6 +325,10 @@ int BPF_PROG(cs_xmit, const struct sk_buff *skb, const struct net_device *dev)
 SEC("tp_btf/netif_receive_skb")
 int BPF_PROG(cs_rx, struct sk_buff *skb)
 {
+	if (cs_tracing) {
+		cs_trace_rx(skb);
+		return 0;
+	}
 	struct cs_counters *c = counters_for_dev(skb->dev);
 	if (!c || !skb_is_zerocopy(skb))
 		return 0;
@@ -322,6 +345,10 @@ int BPF_PROG(cs_rx, struct sk_buff *skb)
 SEC("fexit/skb_copy_ubufs")
 int BPF_PROG(cs_deferred_fexit, struct sk_buff *skb, gfp_t gfp_mask, int ret)
 {
+	if (cs_tracing) {
+		cs_trace_deferred(skb, ret);
+		return 0;
+	}
 	if (ret != 0)
 		return 0;
 	struct cs_counters *c = counters_for_dev(skb->dev);
@@ -346,6 +373,7 @@ int BPF_PROG(cs_recv, const struct sk_buff *skb, int len)
 {
 	if (len <= 0)
 		return 0;
+	cs_trace_claim(skb->sk);
 	struct cs_counters *c = counters_for_tcp_sock(skb->sk);
 	if (!c)
 		return 0;
@@ -391,10 +419,13 @@ int BPF_PROG(cs_zc_complete, struct sk_buff *skb, struct ubuf_info *uarg, bool s
 		return 0;
 	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
-	struct cs_counters *c = counters_for_sock_fields(
-		BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum), BPF_CORE_READ(sk, __sk_common.skc_num),
-		BPF_CORE_READ(sk, __sk_common.skc_dport), BPF_CORE_READ(sk, __sk_common.skc_daddr),
-		BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
+	struct cs_counters *c =
+		cs_tracing ? cs_trace_counters_probed(sk)
+			   : counters_for_sock_fields(BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum),
+						      BPF_CORE_READ(sk, __sk_common.skc_num),
+						      BPF_CORE_READ(sk, __sk_common.skc_dport),
+						      BPF_CORE_READ(sk, __sk_common.skc_daddr),
+						      BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
 	if (!c)
 		return 0;
 	struct ubuf_info_msgzc *zc = (struct ubuf_info_msgzc *)uarg; /* ubuf is its first member */

@@ -48,7 +48,15 @@
 	X(RETRANS_BYTES, retrans_bytes, "their payload bytes")                                      \
 	/* completion hook (fentry msg_zerocopy_complete / msg_zerocopy_callback) */                \
 	X(ZC_COMPLETED_SENDS, zc_completed_sends, "MSG_ZEROCOPY sends whose completion was queued") \
-	X(ZC_COMPLETED_COPIED, zc_completed_copied, "of those, completed as copied")
+	X(ZC_COMPLETED_COPIED, zc_completed_copied, "of those, completed as copied")               \
+	/* send hook: sendfile and splice (MSG_SPLICE_PAGES, 6.5+) */                               \
+	X(SEND_SPLICE_BYTES, send_splice_bytes,                                                     \
+	  "of the bytes accepted, sent by reference: MSG_SPLICE_PAGES on a route with NETIF_F_SG")  \
+	/* trace: MSG_ERRQUEUE reads of the traced program (tp_btf sys_exit) */                     \
+	X(ZC_READ_NOTIFICATIONS, zc_read_notifications,                                             \
+	  "zerocopy notifications the program read from its error queue")                           \
+	X(ZC_READ_SENDS, zc_read_sends, "sends those notifications completed")                      \
+	X(ZC_READ_COPIED, zc_read_copied, "of those, in ranges flagged SO_EE_CODE_ZEROCOPY_COPIED")
 
 enum cs_counter {
 #define CS_COUNTER_ENUM(NAME, name, what) CS_##NAME,

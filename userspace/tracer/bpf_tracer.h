@@ -9,17 +9,28 @@
 #include <string>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "model/kernel_counts.h"
+#include "model/tracer_cost.h"
 #include "tracer/hooks.h"
 
 struct copyscope_bpf; // the generated skeleton
 
 namespace copyscope {
 
+// `copyscope trace`: the programs count per socket in scope (bpf/sockets.bpf.h) instead of
+// per watched namespace. Fixed before load: the scope's kind and cgroup, the table's size.
+struct TraceTables {
+    uint32_t scope_flags = 0; // CS_SCOPE_* (bpf/sockets_shared.h)
+    uint64_t cgroup_id = 0;   // with CS_SCOPE_CGROUP: kn->id of the scope's cgroup
+    uint32_t cgroup_level = 0;
+    uint32_t max_entries = 0; // of the per-socket table
+};
+
 class BpfTracer {
   public:
     // Loads and attaches the programs of `plan`. Throws RunError with libbpf's reason.
-    explicit BpfTracer(const HookPlan& plan);
+    explicit BpfTracer(const HookPlan& plan, const std::optional<TraceTables>& trace = {});
     ~BpfTracer();
     BpfTracer(const BpfTracer&) = delete;
     BpfTracer& operator=(const BpfTracer&) = delete;
@@ -44,12 +55,20 @@ class BpfTracer {
     // Program runs the kernel skipped (recursion protection) since watch().
     uint64_t missed_events() const;
 
+    // Runs and run time of every loaded program so far, as the kernel keeps them (counted
+    // only while its run-time statistics are on: see RunTimeStats).
+    std::vector<ProgramCost> program_costs() const;
+
     const HookPlan& plan() const { return plan_; }
+    // The fd of one of the object's maps, by its name in bpf/ (readers beside the tracer:
+    // the per-socket table of trace). RunError when there is none.
+    int map_fd(const char* name) const;
     // Ids of the loaded programs (for tests that check nothing is left behind).
     std::vector<uint32_t> program_ids() const;
 
   private:
     void choose_programs();
+    void configure_trace(const TraceTables& trace);
     uint64_t total_recursion_misses() const;
 
     HookPlan plan_;
@@ -59,6 +78,21 @@ class BpfTracer {
     std::vector<uint64_t> watched_;
     std::optional<uint32_t> peer_slot_;
     uint64_t misses_at_watch_ = 0;
+};
+
+// The kernel's BPF run-time statistics (BPF_ENABLE_STATS, BPF_STATS_RUN_TIME), on while this
+// object lives: the kernel keeps them on for as long as the fd is open, so closing it (or the
+// process ending) turns them off again unless someone else holds them on too. While on, every
+// BPF program run on the machine pays two clock reads.
+class RunTimeStats {
+  public:
+    RunTimeStats(); // tries to turn them on; never throws
+    bool enabled() const { return bool(fd_); }
+    const std::string& why_not() const { return why_not_; } // when !enabled()
+
+  private:
+    UniqueFd fd_;
+    std::string why_not_;
 };
 
 // libbpf's last warnings, for error messages (libbpf prints through a global callback).
