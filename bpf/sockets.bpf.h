@@ -80,8 +80,7 @@ static __always_inline bool trace_key(const struct sock *sk, struct cs_sock_key 
 	if (!net)
 		return false;
 	key->sk = (__u64)sk;
-	key->addrpair = sk->__sk_common.skc_addrpair;
-	key->portpair = sk->__sk_common.skc_portpair;
+	key->pad = 0;
 	key->netns = net->ns.inum;
 	return true;
 }
@@ -92,8 +91,7 @@ static __always_inline bool trace_key_probed(const struct sock *sk, struct cs_so
 	if (!sk)
 		return false;
 	key->sk = (__u64)sk;
-	key->addrpair = BPF_CORE_READ(sk, __sk_common.skc_addrpair);
-	key->portpair = BPF_CORE_READ(sk, __sk_common.skc_portpair);
+	key->pad = 0;
 	key->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 	return key->netns != 0;
 }
@@ -305,6 +303,9 @@ static __always_inline void cs_trace_claim(const struct sock *sk)
 	if (v) {
 		if (!v->info.tgid)
 			trace_owner(&v->info);
+		/* first seen before connect (or before an autobind): the ports now */
+		if (!v->info.local_port || !v->info.remote_port)
+			trace_identity(&v->info, sk);
 		return;
 	}
 	if (cs_scope_flags & CS_SCOPE_PID) {

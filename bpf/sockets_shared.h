@@ -21,13 +21,14 @@
 /* cs_sock_info.flags */
 #define CS_SOCK_CLOSED 1u /* TCP reached TCP_CLOSE (inet_sock_set_state) */
 
-/* Identifies a socket over its life: the pointer alone is reused by the allocator once the
- * socket is freed, while its addresses and ports tell the connection apart. */
+/* A socket, by its address. Not its addresses and ports: they change over its life (a
+ * connect after the first sight, autobind), and one socket must stay one entry. A pointer
+ * the allocator reuses after a close during the trace joins the old entry: see
+ * docs/trace.md. */
 struct cs_sock_key {
-	__u64 sk;       /* struct sock * */
-	__u64 addrpair; /* skc_addrpair: IPv4 remote and local address (0 for IPv6) */
-	__u32 portpair; /* skc_portpair: remote port (network order), local port (host order) */
-	__u32 netns;    /* where these counts happened (net->ns.inum) */
+	__u64 sk;    /* struct sock * */
+	__u32 netns; /* where these counts happened (net->ns.inum) */
+	__u32 pad;
 };
 
 struct cs_sock_info {

@@ -11,6 +11,7 @@ packages=(
   libgtest-dev                                # tests
   iproute2                                    # not used by copyscope; handy to inspect a lab
   prometheus                                  # tests: promtool check metrics, a scraping server
+  iperf3                                      # tests and bench: copyscope trace of iperf3
   python3-matplotlib                          # plots
   "$@"
 )

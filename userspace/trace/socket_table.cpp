@@ -31,7 +31,9 @@ Endpoint endpoint(uint16_t family, const uint8_t* addr, uint16_t port) {
 // The identity of an entry from its CPUs' copies: the one that created it has the addresses,
 // the first that saw it in process context the process; a close seen on any CPU counts.
 void merge_identity(SocketRecord& r, const cs_sock_info& i, bool& have) {
-    if (!have && i.family != 0) {
+    const bool better = i.family != 0 && (!have || (r.local.port == 0 && i.local_port != 0) ||
+                                          (r.remote.port == 0 && i.remote_port != 0));
+    if (better) {
         have = true;
         r.protocol = i.protocol == IPPROTO_UDP ? TraceProtocol::udp : TraceProtocol::tcp;
         r.local = endpoint(i.family, i.local_addr, i.local_port);
@@ -50,7 +52,7 @@ void merge_identity(SocketRecord& r, const cs_sock_info& i, bool& have) {
 }
 
 SocketId id_of(const cs_sock_key& k) {
-    return {k.sk, k.addrpair, k.portpair};
+    return {k.sk};
 }
 
 } // namespace

@@ -17,11 +17,9 @@
 
 namespace copyscope {
 
-// A socket over its life (the table's key without the namespace of its counts).
+// A socket (the table's key without the namespace of its counts).
 struct SocketId {
     uint64_t sk = 0;
-    uint64_t addrpair = 0;
-    uint32_t portpair = 0;
     auto operator<=>(const SocketId&) const = default;
 };
 

@@ -1,0 +1,408 @@
+// `copyscope trace` end to end over a veth lab the test makes (two anonymous namespaces):
+// the traced COMMAND runs in the sender's namespace through nsenter, its peer in the
+// receiver's. Bytes and counts are compared with what the programs themselves report.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <csignal>
+#include <cstdio>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sched.h>
+#include <sstream>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include "common/unique_fd.h"
+#include "http_client.h"
+#include "lab/lab.h"
+#include "lab/netns.h"
+#include "support/run_binary.h"
+#include "support/system_probe.h"
+#include "workload/child_cgroup.h"
+
+namespace copyscope {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using testsupport::run_copyscope;
+using testsupport::temp_path;
+
+// The 37-byte cookie (COOKIE_SIZE, iperf3 src/iperf.h) the client writes on every data
+// connection before the test: iperf3 does not count it in sum_sent, the kernel does.
+constexpr uint64_t kIperf3Cookie = 37;
+
+std::string ns_path(const NetNs& ns) {
+    return "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(ns.fd());
+}
+
+// COMMAND run in `ns` through nsenter (what a user would type).
+std::vector<std::string> in_ns(const NetNs& ns, std::vector<std::string> argv) {
+    argv.insert(argv.begin(), {"nsenter", "--net=" + ns_path(ns)});
+    return argv;
+}
+
+// A process started in `ns`, its output thrown away; killed and reaped at the end.
+class Peer {
+  public:
+    Peer(const NetNs& ns, const std::vector<std::string>& argv) {
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            if (::setns(ns.fd(), CLONE_NEWNET) != 0) ::_exit(126);
+            const int null = ::open("/dev/null", O_WRONLY);
+            ::dup2(null, 1);
+            ::dup2(null, 2);
+            std::vector<char*> args;
+            for (const std::string& a : argv)
+                args.push_back(const_cast<char*>(a.c_str()));
+            args.push_back(nullptr);
+            ::execvp(args[0], args.data());
+            ::_exit(127);
+        }
+    }
+    ~Peer() {
+        if (pid_ <= 0) return;
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+    }
+    pid_t pid() const { return pid_; }
+    // Waits until it listens on TCP `port` (its namespace's /proc/PID/net/tcp).
+    bool listening(uint16_t port) const {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, ":%04X", port);
+        for (int i = 0; i < 100; ++i) {
+            std::ifstream in("/proc/" + std::to_string(pid_) + "/net/tcp");
+            std::string line;
+            while (std::getline(in, line)) {
+                std::istringstream f(line);
+                std::string sl, local, remote, st;
+                f >> sl >> local >> remote >> st;
+                if (local.size() > 5 && local.substr(local.size() - 5) == hex && st == "0A")
+                    return true;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        return false;
+    }
+
+  private:
+    pid_t pid_ = -1;
+};
+
+json read_json(const std::string& path) {
+    std::ifstream in(path);
+    return json::parse(in);
+}
+
+// Loaded BPF programs that only `copyscope trace` loads (cs_trace_...): other copyscope
+// runs on the machine do not count.
+int tracer_programs_loaded() {
+    int n = 0;
+    __u32 id = 0;
+    while (bpf_prog_get_next_id(id, &id) == 0) {
+        UniqueFd fd(bpf_prog_get_fd_by_id(id));
+        if (!fd) continue;
+        bpf_prog_info info{};
+        __u32 len = sizeof info;
+        if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) == 0 &&
+            std::string(info.name).rfind("cs_trace_", 0) == 0)
+            ++n;
+    }
+    return n;
+}
+
+// The kernel frees a program once its last reference is gone, a moment after the process
+// that held it: polled for up to 5 s.
+int programs_settled_at(int expected) {
+    int n = tracer_programs_loaded();
+    for (int i = 0; i < 100 && n != expected; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        n = tracer_programs_loaded();
+    }
+    return n;
+}
+
+const json* connection_with_local_port(const json& report, uint64_t port) {
+    for (const json& p : report["processes"])
+        for (const json& c : p["connections"])
+            if (c["local"]["port"] == port) return &c;
+    return nullptr;
+}
+
+size_t connection_count(const json& report) {
+    size_t n = 0;
+    for (const json& p : report["processes"])
+        n += p["connections"].size();
+    return n;
+}
+
+class TraceLab : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        COPYSCOPE_REQUIRE_ROOT();
+        if (::access("/usr/bin/iperf3", X_OK) != 0) GTEST_SKIP() << "iperf3 not installed";
+        lab_ = Lab::create(Transport::veth);
+        programs_before_ = tracer_programs_loaded();
+    }
+    void TearDown() override {
+        if (lab_) {
+            EXPECT_EQ(programs_settled_at(programs_before_), programs_before_)
+                << "BPF programs left";
+        }
+    }
+
+    // iperf3 -c traced, the server in the receiver's namespace; returns iperf3's -J output.
+    json traced_iperf3(const std::string& report, const std::vector<std::string>& extra,
+                       uint16_t port = 5201, testsupport::BinaryResult* result = nullptr) {
+        Peer server(lab_->receiver_ns(), {"iperf3", "-s", "-1", "-p", std::to_string(port), "-B",
+                                          lab_->receiver_address()});
+        EXPECT_TRUE(server.listening(port));
+        std::vector<std::string> args = {"trace", "-q", "-o", report, "--"};
+        std::vector<std::string> client = {
+            "iperf3", "-c", lab_->receiver_address(), "-p", std::to_string(port), "-J"};
+        client.insert(client.end(), extra.begin(), extra.end());
+        if (std::find(extra.begin(), extra.end(), "-n") == extra.end())
+            client.insert(client.end(), {"-t", "1"});
+        for (const std::string& a : in_ns(lab_->sender_ns(), client))
+            args.push_back(a);
+        testsupport::BinaryResult r = run_copyscope(args, 60);
+        EXPECT_EQ(r.status, 0) << r.err;
+        if (result) *result = r;
+        return r.out.empty() ? json() : json::parse(r.out);
+    }
+
+    std::unique_ptr<Lab> lab_;
+    int programs_before_ = 0;
+};
+
+// Without -Z iperf3 write()s: every byte of the data connection is copied at send. The data
+// connection carries iperf3's 37-byte cookie besides sum_sent; the control connection (to
+// the same server port) is reported apart.
+TEST_F(TraceLab, Iperf3WriteIsCopiedAtSend) {
+    const std::string report = temp_path("trace-iperf3.json");
+    const json ip = traced_iperf3(report, {});
+    ASSERT_TRUE(ip.contains("end")) << ip.dump();
+    const uint64_t sum_sent = ip["end"]["sum_sent"]["bytes"];
+    const uint64_t data_port = ip["start"]["connected"][0]["local_port"];
+    const json r = read_json(report);
+    EXPECT_EQ(r["schema"], "copyscope-trace");
+    EXPECT_EQ(r["end"]["reason"], "command_exited");
+    EXPECT_EQ(r["end"]["exit_status"], 0);
+    const json* data = connection_with_local_port(r, data_port);
+    ASSERT_NE(data, nullptr) << r["processes"].dump();
+    const json& L = (*data)["ledger"];
+    EXPECT_EQ(L["bytes_sent"], sum_sent + kIperf3Cookie);
+    EXPECT_EQ(L["kernel_send_copy_bytes"], sum_sent + kIperf3Cookie);
+    EXPECT_EQ(L["sent_by_reference_bytes"], 0);
+    EXPECT_EQ(L["zerocopy_pinned_bytes"], 0);
+    EXPECT_EQ(L["evidence"]["bytes_sent"], "exact");
+    // The control connection: the other one to the server's port, a few hundred bytes.
+    ASSERT_EQ(connection_count(r), 2u) << r["processes"].dump();
+    for (const json& p : r["processes"]) {
+        EXPECT_EQ(p["comm"], "iperf3");
+        for (const json& c : p["connections"]) {
+            EXPECT_EQ(c["remote"]["port"], 5201);
+            if (c["local"]["port"] != data_port) {
+                EXPECT_LT(c["ledger"]["bytes_sent"], 4096);
+            }
+        }
+    }
+}
+
+// With -Z iperf3 sendfile()s: since 6.5 the pages go by reference (MSG_SPLICE_PAGES); only
+// the cookie, written with write(), is copied.
+TEST_F(TraceLab, Iperf3SendfileIsSentByReference) {
+    const std::string report = temp_path("trace-iperf3-z.json");
+    const json ip = traced_iperf3(report, {"-Z"});
+    ASSERT_TRUE(ip.contains("end")) << ip.dump();
+    const uint64_t sum_sent = ip["end"]["sum_sent"]["bytes"];
+    const uint64_t data_port = ip["start"]["connected"][0]["local_port"];
+    const json r = read_json(report);
+    const json* data = connection_with_local_port(r, data_port);
+    ASSERT_NE(data, nullptr) << r["processes"].dump();
+    const json& L = (*data)["ledger"];
+    if (L["sent_by_reference_bytes"].is_object())
+        GTEST_SKIP() << "kernel before 6.5: " << L["sent_by_reference_bytes"].dump();
+    EXPECT_EQ(L["sent_by_reference_bytes"], sum_sent);
+    EXPECT_EQ(L["kernel_send_copy_bytes"], kIperf3Cookie);
+    EXPECT_EQ(L["bytes_sent"], sum_sent + kIperf3Cookie);
+    EXPECT_EQ(L["zerocopy_pinned_bytes"], 0);
+}
+
+// A receiver in the receiver's namespace: accepts one connection and reads it to the end.
+class Sink {
+  public:
+    Sink(const NetNs& ns, uint16_t port) {
+        NetnsGuard guard(ns);
+        fd_ = UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        const int one = 1;
+        ::setsockopt(fd_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port);
+        if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+            ::listen(fd_.get(), 4) != 0)
+            throw std::runtime_error("sink: bind/listen");
+        thread_ = std::thread([this] {
+            UniqueFd c(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+            char buf[65536];
+            while (c && ::read(c.get(), buf, sizeof buf) > 0)
+                received_ += 0; // the bytes are the sender's to count
+        });
+    }
+    ~Sink() {
+        ::shutdown(fd_.get(), SHUT_RDWR);
+        thread_.join();
+    }
+
+  private:
+    UniqueFd fd_;
+    std::thread thread_;
+    uint64_t received_ = 0;
+};
+
+// The tests' own MSG_ZEROCOPY program: every byte it sent is pinned, and the completions the
+// trace counts from its error-queue reads are the ones it read itself (over veth every one is
+// COPIED: the receiver is in this kernel and copies the pages at local delivery).
+TEST_F(TraceLab, MsgZerocopyProgramPinnedAndCompletionsAsRead) {
+    Sink sink(lab_->receiver_ns(), 5301);
+    const std::string report = temp_path("trace-zc.json");
+    std::vector<std::string> args = {"trace", "-q", "-o", report, "--"};
+    for (const std::string& a : in_ns(lab_->sender_ns(), {TRACE_ZC_SEND, lab_->receiver_address(),
+                                                          "5301", "16777216", "65536"}))
+        args.push_back(a);
+    const auto res = run_copyscope(args, 60);
+    ASSERT_EQ(res.status, 0) << res.err;
+    const json program = json::parse(res.out);
+    const json r = read_json(report);
+    ASSERT_EQ(connection_count(r), 1u) << r["processes"].dump();
+    const json& c = r["processes"][0]["connections"][0];
+    const json& L = c["ledger"];
+    EXPECT_EQ(L["bytes_sent"], program["sent"]);
+    EXPECT_EQ(L["zerocopy_pinned_bytes"], program["sent"]);
+    EXPECT_EQ(L["kernel_send_copy_bytes"], 0);
+    EXPECT_EQ(L["completions"]["sends"], program["completions"]);
+    EXPECT_EQ(L["completions"]["copied"], program["copied"]);
+    EXPECT_EQ(L["completions"]["notifications"], program["notifications"]);
+    EXPECT_EQ(program["completions"], program["sends"]);
+}
+
+// A program that sends nothing: an empty ledger, its exit status passed on.
+TEST_F(TraceLab, NothingSentIsAnEmptyLedger) {
+    const std::string report = temp_path("trace-empty.json");
+    const auto res = run_copyscope({"trace", "-q", "-o", report, "--", "sh", "-c", "exit 7"});
+    EXPECT_EQ(res.status, 7) << res.err;
+    const json r = read_json(report);
+    EXPECT_TRUE(r["processes"].empty());
+    EXPECT_EQ(r["totals"]["bytes_sent"], 0);
+    EXPECT_EQ(r["end"]["exit_status"], 7);
+}
+
+// COMMAND killed: the trace ends with it, reports, and passes on 128 + the signal.
+TEST_F(TraceLab, EndsWhenCommandIsKilled) {
+    const std::string report = temp_path("trace-killed.json");
+    const auto res = run_copyscope({"trace", "-q", "-o", report, "--", "sh", "-c", "kill -9 $$"});
+    EXPECT_EQ(res.status, 137) << res.err;
+    const json r = read_json(report);
+    EXPECT_EQ(r["end"]["reason"], "command_exited");
+    EXPECT_EQ(r["end"]["exit_status"], 137);
+}
+
+// Two traces of different COMMANDs at once: each sees its own connections only.
+TEST_F(TraceLab, TwoTracesDoNotSeeEachOthersBytes) {
+    const std::string r1 = temp_path("trace-a.json"), r2 = temp_path("trace-b.json");
+    json ip1, ip2;
+    std::thread other([&] { ip2 = traced_iperf3(r2, {"-n", "20M"}, 5202); });
+    ip1 = traced_iperf3(r1, {"-n", "30M"}, 5201);
+    other.join();
+    for (const auto& [ip, path, port] : {std::tuple(&ip1, r1, 5201), std::tuple(&ip2, r2, 5202)}) {
+        ASSERT_TRUE(ip->contains("end")) << ip->dump();
+        const json r = read_json(path);
+        ASSERT_EQ(connection_count(r), 2u) << r["processes"].dump();
+        for (const json& p : r["processes"])
+            for (const json& c : p["connections"])
+                EXPECT_EQ(c["remote"]["port"], port) << path;
+        const json* data =
+            connection_with_local_port(r, (*ip)["start"]["connected"][0]["local_port"]);
+        ASSERT_NE(data, nullptr);
+        EXPECT_EQ((*data)["ledger"]["bytes_sent"],
+                  uint64_t((*ip)["end"]["sum_sent"]["bytes"]) + kIperf3Cookie);
+    }
+}
+
+// Bad input: one line on stderr, exit 2, nothing started (no report written).
+TEST_F(TraceLab, BadInputIsOneLineAndExit2) {
+    const std::string report = temp_path("trace-bad.json");
+    fs::remove(report);
+    UniqueFd busy(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ASSERT_EQ(::bind(busy.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::listen(busy.get(), 1), 0);
+    ::getsockname(busy.get(), reinterpret_cast<sockaddr*>(&a), &len);
+    const std::string port = std::to_string(ntohs(a.sin_port));
+    const std::vector<std::vector<std::string>> cases = {
+        {"--pid", "999999999"},
+        {"--pid", "0x12"},
+        {"--cgroup", "/sys/fs/cgroup/memory"},
+        {"--cgroup", "/no/such/cgroup"},
+        {"--netns", "/no/such/netns"},
+        {"--", "no-such-command-copyscope"},
+        {"--metrics", "127.0.0.1:" + port, "--", "true"},
+        {"--interval", "0", "--", "true"},
+        {"--hooks", "magic", "--", "true"},
+        {},
+    };
+    for (const auto& c : cases) {
+        std::vector<std::string> args = {"trace", "-o", report};
+        args.insert(args.end(), c.begin(), c.end());
+        const auto res = run_copyscope(args, 30);
+        EXPECT_EQ(res.status, 2) << testing::PrintToString(c) << ": " << res.err;
+        EXPECT_EQ(std::count(res.err.begin(), res.err.end(), '\n'), 1)
+            << testing::PrintToString(c) << ": " << res.err;
+        EXPECT_FALSE(fs::exists(report)) << testing::PrintToString(c);
+    }
+    const auto nobody = run_copyscope({"trace", "-o", report, "--", "true"}, 30, 65534);
+    EXPECT_EQ(nobody.status, 2) << nobody.err;
+    EXPECT_NE(nobody.err.find("root"), std::string::npos) << nobody.err;
+    EXPECT_FALSE(fs::exists(report));
+}
+
+// SIGKILL of copyscope: the kernel drops its programs with its file descriptors. COMMAND
+// outlives it in its cgroup; the test ends it.
+TEST_F(TraceLab, NothingLoadedAfterSigkill) {
+    const pid_t pid = testsupport::spawn_copyscope(
+        {"trace", "-q", "-o", temp_path("trace-sigkill.json"), "--", "sleep", "60"});
+    bool loaded = false;
+    for (int i = 0; i < 200 && !loaded; ++i) {
+        loaded = tracer_programs_loaded() > programs_before_;
+        if (!loaded) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_TRUE(loaded);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300)); // COMMAND started
+    ::kill(pid, SIGKILL);
+    EXPECT_EQ(testsupport::wait_for(pid, 10), 128 + SIGKILL);
+    EXPECT_EQ(programs_settled_at(programs_before_), programs_before_);
+    // The sleep left in copyscope-trace-<pid>: killed, its cgroup removed.
+    const Cgroup parent = default_trace_parent(find_cgroup2_mount());
+    const std::string dir = parent.dir + "/copyscope-trace-" + std::to_string(pid);
+    ASSERT_TRUE(fs::exists(dir));
+    std::ofstream(dir + "/cgroup.kill") << "1";
+    bool removed = false;
+    for (int i = 0; i < 100 && !removed; ++i) {
+        removed = ::rmdir(dir.c_str()) == 0;
+        if (!removed) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_TRUE(removed);
+}
+
+} // namespace
+} // namespace copyscope
