@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <sstream>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -51,12 +52,21 @@ std::vector<std::string> in_ns(const NetNs& ns, std::vector<std::string> argv) {
 // A process started in `ns`, its output thrown away; killed and reaped at the end.
 class Peer {
   public:
-    Peer(const NetNs& ns, const std::vector<std::string>& argv) {
+    // `out`: a file for its stdout; `cgroup_dir`: a cgroup v2 it moves itself to first.
+    Peer(const NetNs& ns, const std::vector<std::string>& argv, const std::string& out = "",
+         const std::string& cgroup_dir = "") {
         pid_ = ::fork();
         if (pid_ == 0) {
             if (::setns(ns.fd(), CLONE_NEWNET) != 0) ::_exit(126);
+            if (!cgroup_dir.empty()) {
+                const int procs = ::open((cgroup_dir + "/cgroup.procs").c_str(), O_WRONLY);
+                if (procs < 0 || ::write(procs, "0", 1) != 1) ::_exit(125);
+                ::close(procs);
+            }
             const int null = ::open("/dev/null", O_WRONLY);
-            ::dup2(null, 1);
+            const int stdout_fd =
+                out.empty() ? null : ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            ::dup2(stdout_fd, 1);
             ::dup2(null, 2);
             std::vector<char*> args;
             for (const std::string& a : argv)
@@ -72,6 +82,12 @@ class Peer {
         ::waitpid(pid_, nullptr, 0);
     }
     pid_t pid() const { return pid_; }
+    int wait() {
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
     // Waits until it listens on TCP `port` (its namespace's /proc/PID/net/tcp).
     bool listening(uint16_t port) const {
         char hex[8];
@@ -175,6 +191,49 @@ class TraceLab : public ::testing::Test {
         EXPECT_EQ(r.status, 0) << r.err;
         if (result) *result = r;
         return r.out.empty() ? json() : json::parse(r.out);
+    }
+
+    // copyscope trace ARGS in the background, until its programs are loaded.
+    pid_t background_trace(const std::vector<std::string>& args) {
+        std::vector<std::string> all = {"trace", "-q"};
+        all.insert(all.end(), args.begin(), args.end());
+        const pid_t pid = testsupport::spawn_copyscope(all);
+        bool loaded = false;
+        for (int i = 0; i < 200 && !loaded; ++i) {
+            loaded = tracer_programs_loaded() > programs_before_;
+            if (!loaded) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        EXPECT_TRUE(loaded);
+        std::this_thread::sleep_for(std::chrono::milliseconds(300)); // scope maps filled
+        return pid;
+    }
+
+    // An iperf3 client in the sender's namespace, untraced by cgroup; its -J output.
+    json iperf3_client(uint16_t port, const std::string& cgroup_dir = "",
+                       std::vector<std::string> prefix = {}) {
+        Peer server(lab_->receiver_ns(), {"iperf3", "-s", "-1", "-p", std::to_string(port), "-B",
+                                          lab_->receiver_address()});
+        EXPECT_TRUE(server.listening(port));
+        const std::string out = temp_path("iperf3-client.json");
+        std::vector<std::string> argv = prefix;
+        for (const std::string& a :
+             {std::string("iperf3"), std::string("-c"), lab_->receiver_address(), std::string("-p"),
+              std::to_string(port), std::string("-n"), std::string("20M"), std::string("-J")})
+            argv.push_back(a);
+        Peer client(lab_->sender_ns(), argv, out, cgroup_dir);
+        EXPECT_EQ(client.wait(), 0);
+        return read_json(out);
+    }
+
+    // The data connection of `ip` in report `r`: its bytes as iperf3 counts them + the cookie.
+    void expect_data_connection(const json& r, const json& ip) {
+        ASSERT_TRUE(ip.contains("end")) << ip.dump();
+        const json* data = connection_with_local_port(r, ip["start"]["connected"][0]["local_port"]);
+        ASSERT_NE(data, nullptr) << r["processes"].dump();
+        EXPECT_EQ((*data)["ledger"]["bytes_sent"],
+                  uint64_t(ip["end"]["sum_sent"]["bytes"]) + kIperf3Cookie);
+        EXPECT_EQ((*data)["ledger"]["kernel_send_copy_bytes"],
+                  uint64_t(ip["end"]["sum_sent"]["bytes"]) + kIperf3Cookie);
     }
 
     std::unique_ptr<Lab> lab_;
@@ -334,6 +393,72 @@ TEST_F(TraceLab, TwoTracesDoNotSeeEachOthersBytes) {
         EXPECT_EQ((*data)["ledger"]["bytes_sent"],
                   uint64_t((*ip)["end"]["sum_sent"]["bytes"]) + kIperf3Cookie);
     }
+}
+
+// --netns: every socket of the sender's namespace; the receiver's are not in scope.
+TEST_F(TraceLab, NetnsScopeSeesEverySocketOfTheNamespace) {
+    const std::string report = temp_path("trace-netns.json");
+    const pid_t trace =
+        background_trace({"-o", report, "--netns", ns_path(lab_->sender_ns()), "--duration", "4"});
+    const json ip = iperf3_client(5211);
+    ASSERT_EQ(testsupport::wait_for(trace, 30), 0);
+    const json r = read_json(report);
+    EXPECT_EQ(r["end"]["reason"], "duration");
+    EXPECT_EQ(r["scope"]["who"], "netns");
+    expect_data_connection(r, ip);
+    for (const json& p : r["processes"])
+        for (const json& c : p["connections"]) {
+            EXPECT_EQ(c["local"]["address"], "198.18.0.1");
+            EXPECT_EQ(c["netns"], lab_->sender_ns().inode());
+        }
+}
+
+// --cgroup: the sockets created in that cgroup v2, whoever runs there.
+TEST_F(TraceLab, CgroupScopeSeesTheSocketsMadeThere) {
+    const Cgroup2Mount mount = find_cgroup2_mount();
+    const std::string dir =
+        mount.mount_point + "/copyscope-test-trace-" + std::to_string(::getpid());
+    ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0) << dir;
+    const std::string report = temp_path("trace-cgroup.json");
+    const pid_t trace = background_trace({"-o", report, "--cgroup", dir, "--duration", "4"});
+    const json ip = iperf3_client(5212, dir);
+    ASSERT_EQ(testsupport::wait_for(trace, 30), 0);
+    EXPECT_EQ(::rmdir(dir.c_str()), 0);
+    const json r = read_json(report);
+    EXPECT_EQ(r["scope"]["who"], "cgroup");
+    expect_data_connection(r, ip);
+    EXPECT_EQ(connection_count(r), 2u) << r["processes"].dump(); // data and control
+}
+
+// --pid: the sockets a process uses (here made after the trace started: all its bytes);
+// the trace ends when it exits.
+TEST_F(TraceLab, PidScopeFollowsTheProcessAndEndsWithIt) {
+    Peer server(lab_->receiver_ns(),
+                {"iperf3", "-s", "-1", "-p", "5213", "-B", lab_->receiver_address()});
+    ASSERT_TRUE(server.listening(5213));
+    const std::string out = temp_path("iperf3-pid.json");
+    // sh waits for a line on its stdin (a fifo), then becomes iperf3 (same pid).
+    const std::string fifo = temp_path("trace-pid.fifo");
+    fs::remove(fifo);
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    Peer client(lab_->sender_ns(),
+                {"sh", "-c",
+                 "read go < " + fifo + "; exec iperf3 -c " + lab_->receiver_address() +
+                     " -p 5213 -n 20M -J"},
+                out);
+    const std::string report = temp_path("trace-pid.json");
+    const pid_t pid = client.pid();
+    const pid_t trace = background_trace({"-o", report, "--pid", std::to_string(pid)});
+    std::ofstream(fifo) << "go\n";
+    EXPECT_EQ(client.wait(), 0);
+    ASSERT_EQ(testsupport::wait_for(trace, 30), 0);
+    fs::remove(fifo);
+    const json r = read_json(report);
+    EXPECT_EQ(r["end"]["reason"], "processes_exited");
+    expect_data_connection(r, read_json(out));
+    ASSERT_EQ(r["processes"].size(), 1u) << r["processes"].dump();
+    EXPECT_EQ(r["processes"][0]["pid"], pid);
+    EXPECT_EQ(r["processes"][0]["comm"], "iperf3");
 }
 
 // Bad input: one line on stderr, exit 2, nothing started (no report written).
