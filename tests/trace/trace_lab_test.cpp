@@ -23,6 +23,7 @@
 #include "http_client.h"
 #include "lab/lab.h"
 #include "lab/netns.h"
+#include "prometheus_process.h"
 #include "support/run_binary.h"
 #include "support/system_probe.h"
 #include "workload/child_cgroup.h"
@@ -459,6 +460,62 @@ TEST_F(TraceLab, PidScopeFollowsTheProcessAndEndsWithIt) {
     ASSERT_EQ(r["processes"].size(), 1u) << r["processes"].dump();
     EXPECT_EQ(r["processes"][0]["pid"], pid);
     EXPECT_EQ(r["processes"][0]["comm"], "iperf3");
+}
+
+// --metrics: the live exposition passes promtool, Debian's Prometheus scrapes it, and its
+// bytes are the report's; SIGINT to copyscope ends the trace (passed on to COMMAND).
+TEST_F(TraceLab, MetricsServedPromtoolCleanAndScraped) {
+    if (::access(testsupport::kPrometheus, X_OK) != 0 || ::access("/usr/bin/promtool", X_OK) != 0)
+        GTEST_SKIP() << "prometheus not installed";
+    Peer server(lab_->receiver_ns(),
+                {"iperf3", "-s", "-1", "-p", "5221", "-B", lab_->receiver_address()});
+    ASSERT_TRUE(server.listening(5221));
+    const uint16_t port = testsupport::free_port();
+    const std::string report = temp_path("trace-metrics.json");
+    const std::string out = temp_path("trace-metrics-iperf3.json");
+    fs::remove(out);
+    const std::string client = "nsenter --net=" + ns_path(lab_->sender_ns()) + " iperf3 -c " +
+                               lab_->receiver_address() + " -p 5221 -n 20M -J > " + out +
+                               "; exec sleep 60";
+    const pid_t trace =
+        background_trace({"-o", report, "--interval", "0.2", "--metrics",
+                          "127.0.0.1:" + std::to_string(port), "--", "sh", "-c", client});
+    json ip;
+    for (int i = 0; i < 200 && ip.is_null(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        std::ifstream in(out);
+        ip = json::parse(in, nullptr, false);
+        if (ip.is_discarded()) ip = nullptr;
+    }
+    ASSERT_TRUE(ip.contains("end")) << ip.dump();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500)); // one more interval
+    const auto reply = testsupport::http_get(port, "/metrics");
+    ASSERT_EQ(reply.status, 200);
+    const std::string exposition = temp_path("trace-metrics.prom");
+    std::ofstream(exposition) << reply.body;
+    EXPECT_EQ(std::system(("promtool check metrics < " + exposition + " 2>&1").c_str()), 0)
+        << reply.body;
+    EXPECT_NE(reply.body.find("copyscope_sent_bytes_total{process=\"iperf3\""), std::string::npos)
+        << reply.body;
+    char tmpl[] = "/tmp/copyscope-trace-prometheus-XXXXXX";
+    const fs::path dir = ::mkdtemp(tmpl);
+    json sample;
+    {
+        testsupport::PrometheusProcess prometheus(dir, port);
+        sample =
+            prometheus.first_sample("copyscope_sent_bytes_total{process=\"iperf3\",path=\"copy\"}");
+        if (sample.is_null()) ADD_FAILURE() << prometheus.log();
+    }
+    fs::remove_all(dir);
+    ::kill(trace, SIGINT);
+    EXPECT_EQ(testsupport::wait_for(trace, 30), 128 + SIGINT);
+    const json r = read_json(report);
+    EXPECT_EQ(r["end"]["reason"], "signal");
+    expect_data_connection(r, ip);
+    ASSERT_FALSE(sample.is_null());
+    ASSERT_EQ(r["processes"].size(), 1u);
+    EXPECT_EQ(sample["value"][1],
+              std::to_string(uint64_t(r["processes"][0]["totals"]["kernel_send_copy_bytes"])));
 }
 
 // Bad input: one line on stderr, exit 2, nothing started (no report written).
