@@ -535,6 +535,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"top-array.json", "not a copyscope report (a JSON array)"},
         BadInput{"no-schema.json", "no \"schema\" field"},
         BadInput{"wrong-schema.json", "schema \"iperf3\", expected \"copyscope-report\""},
+        BadInput{"trace-report.json", "a copyscope trace report: compare reads reports of "
+                                      "copyscope run"},
         BadInput{"newer-version.json", "schema_version 2 is newer than this copyscope reads (1)"},
         BadInput{"version-zero.json", "schema_version 0 is not a valid version"},
         BadInput{"version-string.json", "schema_version missing or not an integer"},

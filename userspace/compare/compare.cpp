@@ -318,6 +318,9 @@ void validate_report(const nlohmann::json& doc, const std::string& name) {
     if (!doc.is_object()) bad(name, "not a copyscope report (a JSON " + type_name(doc) + ")");
     const json* schema = member(doc, "schema");
     if (!schema) bad(name, "not a copyscope report (no \"schema\" field)");
+    if (schema->is_string() && schema->get<std::string>() == "copyscope-trace")
+        bad(name, "a copyscope trace report: compare reads reports of copyscope run "
+                  "(\"copyscope-report\"); comparing trace reports is not supported yet");
     if (!schema->is_string() || schema->get<std::string>() != kSchema)
         bad(name, "not a copyscope report (schema " + one_line(schema->dump()) + ", expected \"" +
                       kSchema + "\")");

@@ -216,6 +216,11 @@ TraceFigures trace_figures_from_json(const JsonIn& j) {
         f.completions.source = c->get_or<std::string>("source", "");
     }
     f.send_copies_per_byte = j.measured<double>("send_copies_per_byte");
+    if (f.send_copies_per_byte)
+        if (auto ev = j.find("evidence"))
+            if (auto w = ev->find("send_copies_per_byte"); w && w->as<std::string>() == "inferred")
+                f.send_copies_per_byte =
+                    Measured<double>(*f.send_copies_per_byte, Evidence::inferred);
     if (auto raw = j.find("raw")) f.raw = kernel_counts_from_json(*raw);
     return f;
 }
