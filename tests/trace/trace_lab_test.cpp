@@ -364,6 +364,23 @@ TEST_F(TraceLab, NothingSentIsAnEmptyLedger) {
     EXPECT_EQ(r["end"]["exit_status"], 7);
 }
 
+// Not a terminal: one plain line per --interval and the summary on stderr; --quiet: nothing.
+TEST_F(TraceLab, LiveLinesOnStderrAndNothingWithQuiet) {
+    const std::string report = temp_path("trace-live.json");
+    const auto live =
+        run_copyscope({"trace", "--interval", "0.2", "-o", report, "--", "sleep", "1"});
+    EXPECT_EQ(live.status, 0) << live.err;
+    EXPECT_EQ(live.err.rfind("trace 0s: sent 0 B", 0), 0u) << live.err;
+    EXPECT_GE(std::count(live.err.begin(), live.err.end(), '\n'), 4) << live.err;
+    EXPECT_NE(live.err.find("no connection in scope sent or received anything"), std::string::npos)
+        << live.err;
+    EXPECT_NE(live.err.find("report: " + report), std::string::npos) << live.err;
+    const auto quiet =
+        run_copyscope({"trace", "-q", "--interval", "0.2", "-o", report, "--", "sleep", "1"});
+    EXPECT_EQ(quiet.status, 0);
+    EXPECT_EQ(quiet.err, "");
+}
+
 // COMMAND killed: the trace ends with it, reports, and passes on 128 + the signal.
 TEST_F(TraceLab, EndsWhenCommandIsKilled) {
     const std::string report = temp_path("trace-killed.json");
