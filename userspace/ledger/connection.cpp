@@ -5,6 +5,7 @@
 
 #include "common/format.h"
 #include "ledger/copy_model.h"
+#include "ledger/figures.h"
 #include "ledger/tally.h"
 
 namespace copyscope {
@@ -230,11 +231,16 @@ TraceFigures connection_figures(const std::vector<HookUse>& hooks, const SocketC
     for (const auto& [netns, k] : counts.elsewhere)
         f.raw += k;
     sends(f, s, counts, kernel);
-    f.figures.pinned_pages = by(s.pinned_pages, counts.own.xmit_zc_pages);
+    f.figures.pinned_pages = pinned_pages_figure(s.pinned_pages, counts.own);
     deferred(f, s, counts);
     completions(f, s, counts);
     f.zerocopy_receive_mapped_bytes =
         Unsupported{"bytes mapped by TCP_ZEROCOPY_RECEIVE are not traced by this version"};
+    // The ledger's other figures (copy sites, delivery, pinned pages by address) are counted
+    // per lab namespace by `run`, not per socket.
+    for (const ByteFigureDef& d : byte_figures)
+        if (!(f.figures.*d.field) && (f.figures.*d.field).reason() == "not measured")
+            f.figures.*d.field = Unsupported{"not traced per connection by this version"};
     send_copies_per_byte(f);
     return f;
 }

@@ -50,8 +50,13 @@ class BpfTracer {
                const std::optional<PeerFilter>& peer = std::nullopt);
     // Counts of one watched namespace so far, summed over CPUs.
     KernelCounts read(uint64_t namespace_inode) const;
-    // With a peer filter: the counts of the sockets bound to the peer's address.
-    KernelCounts read_peer_bound() const;
+    // With a peer filter: the counts of the sockets bound to the peer's address (with
+    // tracepoint_send, what the send hook's tracepoint form counted there, as below).
+    KernelCounts read_peer_bound(bool tracepoint_send = false) const;
+    // Where the send hook's forms count apart (plan().send_forms_apart): what its tracepoint
+    // form counted in a watched namespace (the send counters only; the rest stays 0).
+    // Otherwise read(inode).
+    KernelCounts read_tracepoint_send(uint64_t namespace_inode) const;
     // Program runs the kernel skipped (recursion protection) since watch().
     uint64_t missed_events() const;
 
@@ -69,11 +74,12 @@ class BpfTracer {
   private:
     void choose_programs();
     void configure_trace(const TraceTables& trace);
+    void clear_arrivals();
     uint64_t total_recursion_misses() const;
 
     HookPlan plan_;
     copyscope_bpf* skel_ = nullptr;
-    KernelCounts read_slot(uint32_t slot) const;
+    KernelCounts read_slot(uint32_t slot, bool tracepoint_send = false) const;
 
     std::vector<uint64_t> watched_;
     std::optional<uint32_t> peer_slot_;
