@@ -116,6 +116,10 @@ int BPF_PROG(cs_copy_ubufs_entry, struct sk_buff *skb, gfp_t gfp_mask)
 SEC("fexit/skb_copy_ubufs")
 int BPF_PROG(cs_deferred_fexit, struct sk_buff *skb, gfp_t gfp_mask, int ret)
 {
+	if (cs_tracing) { /* copyscope trace: per sending socket (sockets_events.bpf.h) */
+		cs_trace_deferred(skb, ret);
+		return 0;
+	}
 	struct cs_pending *p = pending(CS_PENDING_UBUFS);
 	if (!p || p->skb != (__u64)skb)
 		return 0;

@@ -89,6 +89,8 @@ static __always_inline struct cs_counters *counters_for_sock_fields(__u32 inum, 
 	return bpf_map_lookup_elem(&cs_counters, &key);
 }
 
+#include "sockets.bpf.h"
+
 /* Lab TCP sockets only. sk_protocol was a bitfield before v5.6 (commit bf9765145b85
  * "sock: Make sk_protocol a 16-bit value"); the probed bitfield read handles both. */
 static __always_inline __s64 slot_for_tcp_sock(const struct sock *sk)
@@ -107,6 +109,8 @@ static __always_inline __s64 slot_for_tcp_sock(const struct sock *sk)
 
 static __always_inline struct cs_counters *counters_for_tcp_sock(const struct sock *sk)
 {
+	if (cs_tracing) /* copyscope trace: the socket's own counters, if in scope */
+		return cs_trace_counters_tcp(sk);
 	__s64 slot = slot_for_tcp_sock(sk);
 	if (slot < 0)
 		return NULL;
@@ -205,6 +209,7 @@ static __always_inline struct frag_sum skb_frags(const struct sk_buff *skb)
 }
 
 #include "flows.bpf.h"
+#include "sockets_events.bpf.h"
 
 /* ---- send: one helper, two forms ------------------------------------------------------ */
 
@@ -258,6 +263,8 @@ static __always_inline void count_enobufs(const struct sock *sk, struct cs_count
 /* The counters of the send hook: its tracepoint form's own map with --hooks both. */
 static __always_inline struct cs_counters *send_counters(const struct sock *sk, bool tp_form)
 {
+	if (cs_tracing) /* copyscope trace: the socket's own counters, if in scope */
+		return cs_trace_counters_tcp(sk);
 	__s64 slot = slot_for_tcp_sock(sk);
 	if (slot < 0)
 		return NULL;
@@ -267,8 +274,11 @@ static __always_inline struct cs_counters *send_counters(const struct sock *sk, 
 				   &key);
 }
 
+#define MSG_SPLICE_PAGES 0x8000000 /* include/linux/socket.h, internal, 6.5+ */
+
 /* Attributes ret accepted bytes of one sendmsg the way tcp_sendmsg_locked decides:
  * zerocopy iff MSG_ZEROCOPY and (msg_ubuf or SOCK_ZEROCOPY) and the route has NETIF_F_SG;
+ * else spliced by reference iff MSG_SPLICE_PAGES (sendfile, splice: 6.5+) and NETIF_F_SG;
  * otherwise the bytes go through skb_copy_to_page_nocache (a copy). Without SOCK_ZEROCOPY
  * the kernel takes neither branch: a plain send, no error and no notification. */
 static __always_inline bool count_send(const struct sock *sk, __u32 msg_flags, __u32 has_ubuf,
@@ -285,7 +295,10 @@ static __always_inline bool count_send(const struct sock *sk, __u32 msg_flags, _
 	c->v[CS_SEND_CALLS] += 1;
 	c->v[CS_SEND_BYTES] += ret;
 	if (!(msg_flags & MSG_ZEROCOPY)) {
-		c->v[CS_SEND_COPY_BYTES] += ret;
+		if ((msg_flags & MSG_SPLICE_PAGES) && (sk->sk_route_caps & (1ULL << NETIF_F_SG_BIT)))
+			c->v[CS_SEND_SPLICE_BYTES] += ret;
+		else
+			c->v[CS_SEND_COPY_BYTES] += ret;
 		return false;
 	}
 	c->v[CS_ZC_SEND_CALLS] += 1;
@@ -308,6 +321,7 @@ static __always_inline bool count_send(const struct sock *sk, __u32 msg_flags, _
 SEC("fexit/tcp_sendmsg_locked")
 int BPF_PROG(cs_send_fexit, struct sock *sk, struct msghdr *msg, size_t size, int ret)
 {
+	cs_trace_claim(sk);
 	count_send(sk, msg->msg_flags, msg_has_ubuf(msg), ret, send_counters(sk, false));
 	return 0;
 }
@@ -321,6 +335,7 @@ SEC("tp_btf/tcp_sendmsg_locked")
 int BPF_PROG(cs_send_tp_msg, const struct sock *sk, const struct msghdr *msg,
 	     const struct sk_buff *skb, int size_goal)
 {
+	cs_trace_claim(sk);
 	if (!counters_for_tcp_sock(sk))
 		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
@@ -341,6 +356,7 @@ int BPF_PROG(cs_send_tp_msg, const struct sock *sk, const struct msghdr *msg,
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(cs_send_tp_ret, struct sock *sk, int ret, int flags)
 {
+	cs_trace_claim(sk);
 	__u64 id = bpf_get_current_pid_tgid();
 	struct cs_send_ctx *seen = bpf_map_lookup_elem(&cs_send_ctx, &id);
 	if (seen && seen->sk == (__u64)sk) {
@@ -404,6 +420,10 @@ static __always_inline void count_nosg(const struct sk_buff *skb)
 SEC("tp_btf/net_dev_start_xmit")
 int BPF_PROG(cs_xmit, const struct sk_buff *skb, const struct net_device *dev)
 {
+	if (cs_tracing) {
+		cs_trace_xmit(skb, dev);
+		return 0;
+	}
 	struct cs_ns_entry *e = ns_entry_of_dev(dev);
 	if (!e)
 		return 0;
@@ -444,6 +464,10 @@ int BPF_PROG(cs_xmit, const struct sk_buff *skb, const struct net_device *dev)
 SEC("tp_btf/netif_receive_skb")
 int BPF_PROG(cs_rx, struct sk_buff *skb)
 {
+	if (cs_tracing) {
+		cs_trace_rx(skb);
+		return 0;
+	}
 	/* The flag first: most skbs are not zerocopy, and it is cheaper than the namespace. */
 	if (!skb_is_zerocopy(skb))
 		return 0;
@@ -478,6 +502,7 @@ int BPF_PROG(cs_recv, const struct sk_buff *skb, int len)
 {
 	if (len <= 0)
 		return 0;
+	cs_trace_claim(skb->sk);
 	struct cs_counters *c = counters_for_tcp_sock(skb->sk);
 	if (!c)
 		return 0;

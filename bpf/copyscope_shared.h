@@ -97,7 +97,15 @@
 	  "zerocopy bytes received while a packet tap listened (copied for it)")                    \
 	X(XMIT_ZC_TUN_BYTES, xmit_zc_tun_bytes, "zerocopy bytes handed to a tun device")           \
 	X(XMIT_NOSG_BYTES, xmit_nosg_bytes,                                                         \
-	  "payload of unflagged skbs of SO_ZEROCOPY sockets on devices without NETIF_F_SG")
+	  "payload of unflagged skbs of SO_ZEROCOPY sockets on devices without NETIF_F_SG")  \
+	/* send hook: sendfile and splice (MSG_SPLICE_PAGES, 6.5+) */                               \
+	X(SEND_SPLICE_BYTES, send_splice_bytes,                                                     \
+	  "of the bytes accepted, sent by reference: MSG_SPLICE_PAGES on a route with NETIF_F_SG")  \
+	/* trace: MSG_ERRQUEUE reads of the traced program (tp_btf sys_exit) */                     \
+	X(ZC_READ_NOTIFICATIONS, zc_read_notifications,                                             \
+	  "zerocopy notifications the program read from its error queue")                           \
+	X(ZC_READ_SENDS, zc_read_sends, "sends those notifications completed")                      \
+	X(ZC_READ_COPIED, zc_read_copied, "of those, in ranges flagged SO_EE_CODE_ZEROCOPY_COPIED")
 
 enum cs_counter {
 #define CS_COUNTER_ENUM(NAME, name, what) CS_##NAME,

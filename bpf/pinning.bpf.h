@@ -195,7 +195,8 @@ static __always_inline void count_completion(const struct ubuf_info_msgzc *uarg)
 	unsigned long sk_flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
 	if (sk_flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DEAD)))
 		return;
-	struct cs_counters *c = counters_for_sock_probed(sk);
+	/* copyscope trace: the socket's own counters, if in scope */
+	struct cs_counters *c = cs_tracing ? cs_trace_counters_probed(sk) : counters_for_sock_probed(sk);
 	if (!c)
 		return;
 	__u64 zerocopy = BPF_CORE_READ_BITFIELD_PROBED(uarg, zerocopy);

@@ -12,6 +12,7 @@ packages=(
   iproute2                                    # not used by copyscope; handy to inspect a lab
   tcpdump                                     # tests: a packet tap during a cell
   prometheus                                  # tests: promtool check metrics, a scraping server
+  iperf3                                      # tests and bench: copyscope trace of iperf3
   python3-matplotlib                          # plots
   "$@"
 )

@@ -253,3 +253,32 @@ TEST(CliBinary, WithoutRootSaysWhichCapabilityIsMissing) {
     EXPECT_NE(r.err.find("CAP_SYS_ADMIN"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("CAP_NET_ADMIN"), std::string::npos) << r.err;
 }
+
+TEST(Cli, TraceTakesCommandAfterDoubleDash) {
+    auto cmd = std::get<TraceCommand>(
+        parse({"trace", "--interval", "0.5", "-q", "-o", "t.json", "--metrics", "9464", "--",
+               "iperf3", "-c", "h", "-o", "x", "--", "y"}));
+    const TraceOptions& o = cmd.options;
+    EXPECT_EQ(o.request.command,
+              (std::vector<std::string>{"iperf3", "-c", "h", "-o", "x", "--", "y"}));
+    EXPECT_DOUBLE_EQ(o.interval_seconds, 0.5);
+    EXPECT_TRUE(o.quiet);
+    EXPECT_EQ(o.output, "t.json");
+    EXPECT_EQ(o.metrics, "9464");
+    auto pid = std::get<TraceCommand>(
+        parse({"trace", "--pid", "12,13", "--netns", "/a", "--netns", "/b", "--duration", "3"}));
+    EXPECT_EQ(pid.options.request.pids, "12,13");
+    EXPECT_EQ(pid.options.request.netns, (std::vector<std::string>{"/a", "/b"}));
+    EXPECT_TRUE(pid.options.request.command.empty());
+    EXPECT_DOUBLE_EQ(pid.options.duration_seconds, 3);
+}
+
+TEST(Cli, TraceBadValues) {
+    expect_usage_error({"trace", "--interval", "0", "--", "true"}, {"--interval"});
+    expect_usage_error({"trace", "--interval", "0.01", "--", "true"}, {"--interval"});
+    expect_usage_error({"trace", "--duration", "-1", "--", "true"}, {"--duration"});
+    expect_usage_error({"trace", "--hooks", "magic", "--", "true"}, {"magic"});
+    expect_usage_error({"trace", "--metrics", ":80", "--", "true"}, {"--metrics"});
+    expect_usage_error({"trace", "--"}, {"no COMMAND after --"});
+    expect_usage_error({"trace", "iperf3"}, {"iperf3"});
+}

@@ -558,6 +558,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"top-array.json", "not a copyscope report (a JSON array)"},
         BadInput{"no-schema.json", "not a copyscope report (\"schema\" is missing"},
         BadInput{"wrong-schema.json", "\"schema\" is 'iperf3', expected 'copyscope-report'"},
+        BadInput{"trace-report.json", "a copyscope trace report, not a report of copyscope "
+                                      "run ('copyscope-report'): comparing trace reports is not "
+                                      "supported yet"},
         BadInput{"newer-version.json", "schema_version 2 is newer than this copyscope reads (1)"},
         BadInput{"version-zero.json", "schema_version 0 is not a version"},
         BadInput{"version-string.json", "schema_version: expected an integer, got string"},

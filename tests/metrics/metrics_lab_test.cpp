@@ -15,6 +15,7 @@
 
 #include "http_client.h"
 #include "metrics/server.h"
+#include "prometheus_process.h"
 #include "support/system_probe.h"
 
 namespace copyscope {
@@ -23,67 +24,9 @@ namespace {
 namespace fs = std::filesystem;
 using testsupport::free_port;
 using testsupport::http_get;
-
-constexpr const char* kPrometheus = "/usr/bin/prometheus";
-
-// A Prometheus server in a temporary directory, stopped by its pid.
-class PrometheusProcess {
-  public:
-    PrometheusProcess(const fs::path& dir, uint16_t target_port) : dir_(dir), port_(free_port()) {
-        std::ofstream(dir / "prometheus.yml")
-            << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-            << "scrape_configs:\n  - job_name: copyscope\n    static_configs:\n"
-            << "      - targets: ['127.0.0.1:" << target_port << "']\n";
-        std::string config = "--config.file=" + (dir / "prometheus.yml").string();
-        std::string tsdb = "--storage.tsdb.path=" + (dir / "tsdb").string();
-        std::string listen = "--web.listen-address=127.0.0.1:" + std::to_string(port_);
-        std::string log = (dir / "prometheus.log").string();
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            ::dup2(fd, 1);
-            ::dup2(fd, 2);
-            ::execl(kPrometheus, kPrometheus, config.c_str(), tsdb.c_str(), listen.c_str(),
-                    static_cast<char*>(nullptr));
-            ::_exit(127);
-        }
-    }
-    ~PrometheusProcess() {
-        if (pid_ <= 0) return;
-        ::kill(pid_, SIGTERM);
-        for (int i = 0; i < 200; ++i) { // up to 10 s for a clean shutdown
-            if (::waitpid(pid_, nullptr, WNOHANG) == pid_) return;
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-    }
-    uint16_t port() const { return port_; }
-    std::string log() const {
-        std::ifstream in(dir_ / "prometheus.log");
-        return std::string(std::istreambuf_iterator<char>(in), {});
-    }
-
-  private:
-    fs::path dir_;
-    uint16_t port_;
-    pid_t pid_ = -1;
-};
-
-// percent-encoding of a PromQL query for the URL
-std::string url_encode(const std::string& s) {
-    std::string out;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '_' || c == '-' || c == '.') {
-            out += char(c);
-        } else {
-            char buf[4];
-            std::snprintf(buf, sizeof buf, "%%%02X", c);
-            out += buf;
-        }
-    }
-    return out;
-}
+using testsupport::kPrometheus;
+using testsupport::PrometheusProcess;
+using testsupport::url_encode;
 
 TEST(PrometheusLab, ScrapesOurExposition) {
     COPYSCOPE_REQUIRE_ROOT();

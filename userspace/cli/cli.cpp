@@ -76,12 +76,22 @@ Command parse_command_line(const std::vector<std::string>& args) {
     app.set_version_flag("--version", std::string("copyscope ") + COPYSCOPE_VERSION);
     app.require_subcommand(1);
     const std::vector<Subcommand> commands = {add_run_command(app), add_doctor_command(app),
-                                              add_sink_command(app), add_compare_command(app)};
+                                              add_sink_command(app), add_compare_command(app),
+                                              add_trace_command(app)};
     reject_unknown_command(commands, args);
 
+    // `trace [options] -- COMMAND [ARGS...]`: COMMAND's words are never parsed as options.
+    std::vector<std::string> traced;
     std::vector<const char*> argv;
-    for (const std::string& a : args)
-        argv.push_back(a.c_str());
+    const bool trace = args.size() > 1 && args[1] == "trace";
+    for (size_t i = 0; i < args.size(); ++i) {
+        if (trace && args[i] == "--") {
+            traced.assign(args.begin() + long(i) + 1, args.end());
+            if (traced.empty()) throw UsageError("trace: no COMMAND after --");
+            break;
+        }
+        argv.push_back(args[i].c_str());
+    }
     try {
         app.parse(int(argv.size()), const_cast<char**>(argv.data()));
     } catch (const CLI::ParseError& e) {
@@ -96,7 +106,11 @@ Command parse_command_line(const std::vector<std::string>& args) {
         throw UsageError(std::string(e.what()) + " (see '" + hint + "')");
     }
     for (const Subcommand& c : commands)
-        if (c.app->parsed()) return c.finish();
+        if (c.app->parsed()) {
+            Command command = c.finish();
+            if (auto* t = std::get_if<TraceCommand>(&command)) t->options.request.command = traced;
+            return command;
+        }
     throw UsageError("A subcommand is required (see 'copyscope --help')"); // CLI11 said so
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// The command line: `copyscope run ...`, `doctor`, `sink` and `compare`, parsed with CLI11
+// The command line: `copyscope run ...`, `doctor`, `sink`, `compare` and `trace`, parsed with CLI11
 // and validated into a command. Every bad value is a UsageError (exit 2) naming the value
 // and what is allowed, raised before anything is started.
 #include <string>
@@ -9,6 +9,7 @@
 #include "cli/plan.h"
 #include "model/cell.h"
 #include "runner/placement.h"
+#include "trace/session.h"
 
 namespace copyscope {
 
@@ -52,12 +53,17 @@ struct CompareCommand {
     bool json = false;
 };
 
+struct TraceCommand {
+    TraceOptions options; // command_line is filled by main
+};
+
 // What to do after parsing: run, doctor, or exit at once with a status (help, version).
 struct ExitNow {
     int status = 0;
 };
 
-using Command = std::variant<RunCommand, DoctorCommand, SinkCommand, CompareCommand, ExitNow>;
+using Command =
+    std::variant<RunCommand, DoctorCommand, SinkCommand, CompareCommand, TraceCommand, ExitNow>;
 
 // Parses argv (argv[0] is the program name). Help and version print to stdout and give
 // ExitNow{0}. Throws UsageError for anything invalid.

@@ -22,5 +22,6 @@ Subcommand add_run_command(CLI::App& app);     // run_command.cpp
 Subcommand add_doctor_command(CLI::App& app);  // cli.cpp
 Subcommand add_sink_command(CLI::App& app);    // cli.cpp
 Subcommand add_compare_command(CLI::App& app); // cli.cpp
+Subcommand add_trace_command(CLI::App& app);   // trace_command.cpp
 
 } // namespace copyscope

@@ -43,12 +43,7 @@ uint64_t pinned_pages_of(const KernelCounts& k, const HookSource& h) {
 }
 
 Measured<uint64_t> pinned_pages(const Tally& t, const KernelCounts& k) {
-    if (t.pinned_pages && *t.pinned_pages != HookMechanism::fexit &&
-        k.pin_pages_tp_skipped_bytes > 0)
-        return Unsupported{format_bytes(k.pin_pages_tp_skipped_bytes) +
-                           " pinned through iterators the tracepoint form does not read (more "
-                           "than 16 iovecs, or not iovecs)"};
-    return by(t.pinned_pages, pinned_pages_of(k, t.pinned_pages));
+    return pinned_pages_figure(t.pinned_pages, k);
 }
 
 void describe_tracer(Ledger& L, const LedgerInput& in) {
@@ -186,6 +181,14 @@ void copies_per_byte(Ledger& L, const LedgerInput& in, const Tally& t) {
 }
 
 } // namespace
+
+Measured<uint64_t> pinned_pages_figure(const HookSource& hook, const KernelCounts& k) {
+    if (hook && *hook != HookMechanism::fexit && k.pin_pages_tp_skipped_bytes > 0)
+        return Unsupported{format_bytes(k.pin_pages_tp_skipped_bytes) +
+                           " pinned through iterators the tracepoint form does not read (more "
+                           "than 16 iovecs, or not iovecs)"};
+    return by(hook, pinned_pages_of(k, hook));
+}
 
 Ledger ledger_figures(const LedgerInput& in, const Tally& t) {
     Ledger L;

@@ -9,4 +9,8 @@ namespace copyscope {
 
 Ledger ledger_figures(const LedgerInput& in, const Tally& t);
 
+// The pinned pages figure from counts, per the pinned_pages hook's form (`trace` per
+// connection, `run` per namespace).
+Measured<uint64_t> pinned_pages_figure(const HookSource& hook, const KernelCounts& k);
+
 } // namespace copyscope

@@ -12,12 +12,7 @@ HookSource source_of(const LedgerInput& in, const char* name) {
     if (!in.tracer)
         return Unsupported{in.tracer_unavailable.empty() ? "tracer not running"
                                                          : in.tracer_unavailable};
-    for (const HookUse& h : in.tracer->hooks)
-        if (h.hook == name) {
-            if (!h.form) return Unsupported{h.form.reason()};
-            return HookSource(h.form->mechanism, h.form.evidence(), name);
-        }
-    return Unsupported{std::string("hook ") + name + " not planned"};
+    return hook_source(in.tracer->hooks, name);
 }
 
 // Splits a side's copies: a namespace that holds one end sees one direction each way; a
@@ -150,6 +145,15 @@ void add_up(Tally& t) {
 }
 
 } // namespace
+
+HookSource hook_source(const std::vector<HookUse>& hooks, const char* name) {
+    for (const HookUse& h : hooks)
+        if (h.hook == name) {
+            if (!h.form) return Unsupported{h.form.reason()};
+            return HookSource(h.form->mechanism, h.form.evidence(), name);
+        }
+    return Unsupported{std::string("hook ") + name + " not planned"};
+}
 
 Tally tally(const LedgerInput& in) {
     Tally t;

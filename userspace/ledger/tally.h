@@ -16,6 +16,9 @@ namespace copyscope {
 // none (the tracer did not run, the hook was not planned, or it is unsupported here).
 using HookSource = Measured<HookMechanism>;
 
+// The source of hook `name` among the tracer's hook uses.
+HookSource hook_source(const std::vector<HookUse>& hooks, const char* name);
+
 // One side of the lab: a namespace, or for nic a set of sockets in this host's namespace.
 // Its socket copies are split by direction: requests are the application's messages,
 // answers what the receiver sent back (rr answers, a sink's tally).

@@ -15,6 +15,8 @@ nlohmann::json to_json(const Ledger& ledger);
 
 KernelCounts kernel_counts_from_json(const JsonIn& j);
 ZerocopyStats zerocopy_stats_from_json(const JsonIn& j, const char* missing_key);
+// One hook's use as to_json(HookUse) wrote it (the value of its name).
+HookUse hook_use_from_json(const std::string& name, const JsonIn& j);
 // `cell` gives the strategy and transport when the ledger does not say them.
 Ledger ledger_from_json(const JsonIn& j, const CellSpec& cell);
 

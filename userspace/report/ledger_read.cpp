@@ -215,4 +215,8 @@ Ledger ledger_from_json(const JsonIn& j, const CellSpec& cell) {
     return L;
 }
 
+HookUse hook_use_from_json(const std::string& name, const JsonIn& j) {
+    return hook_from_json(name, j);
+}
+
 } // namespace copyscope

@@ -98,6 +98,9 @@ void refuse_foreign(const JsonIn& j) {
     if (!j.json().is_object())
         j.fail(std::string("not a copyscope report (a JSON ") + j.json().type_name() + ")");
     const std::string schema = j.get_or<std::string>("schema", "");
+    if (schema == "copyscope-trace")
+        j.fail("a copyscope trace report, not a report of copyscope run ('" +
+               std::string(report_schema) + "'): comparing trace reports is not supported yet");
     if (schema != report_schema)
         j.fail("not a copyscope report (\"schema\" is " +
                (schema.empty() ? std::string("missing") : "'" + schema + "'") + ", expected '" +

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -20,6 +22,14 @@ std::mutex g_log_mutex;
 std::deque<std::string> g_log; // libbpf's last warnings
 
 int libbpf_print(enum libbpf_print_level level, const char* format, va_list args) {
+    // COPYSCOPE_BPF_LOG=1: every libbpf message whole on stderr (verifier logs are long).
+    static const bool all = std::getenv("COPYSCOPE_BPF_LOG") != nullptr;
+    if (all) {
+        va_list copy;
+        va_copy(copy, args);
+        std::vfprintf(stderr, format, copy);
+        va_end(copy);
+    }
     if (level == LIBBPF_DEBUG) return 0;
     char buf[1024];
     int n = std::vsnprintf(buf, sizeof buf, format, args);
@@ -63,7 +73,7 @@ std::string libbpf_last_messages() {
     return out;
 }
 
-BpfTracer::BpfTracer(const HookPlan& plan) : plan_(plan) {
+BpfTracer::BpfTracer(const HookPlan& plan, const std::optional<TraceTables>& trace) : plan_(plan) {
     install_print_once();
     {
         std::lock_guard lock(g_log_mutex);
@@ -74,6 +84,7 @@ BpfTracer::BpfTracer(const HookPlan& plan) : plan_(plan) {
     try {
         choose_programs();
         skel_->rodata->cs_both_forms = plan_.send_forms_apart;
+        if (trace) configure_trace(*trace);
         int err = copyscope_bpf__load(skel_);
         if (err) throw RunError(fail("loading the BPF programs", -err));
         // Attaches every loaded program; the links are destroyed with the skeleton.
@@ -106,6 +117,22 @@ void BpfTracer::choose_programs() {
         int err = bpf_program__set_attach_target(prog, 0, target.c_str());
         if (err) throw RunError(fail("retargeting " + name + " to " + target, -err));
     }
+}
+
+// Read-only data and map sizes, before load: `run` keeps the per-socket table at one entry.
+void BpfTracer::configure_trace(const TraceTables& t) {
+    skel_->rodata->cs_tracing = true;
+    skel_->rodata->cs_scope_flags = t.scope_flags;
+    skel_->rodata->cs_scope_cgroup = t.cgroup_id;
+    skel_->rodata->cs_scope_cgroup_level = t.cgroup_level;
+    int err = bpf_map__set_max_entries(skel_->maps.cs_trace_socks, t.max_entries);
+    if (err) throw RunError(fail("sizing the per-socket table", -err));
+}
+
+int BpfTracer::map_fd(const char* name) const {
+    bpf_map* map = bpf_object__find_map_by_name(skel_->obj, name);
+    if (!map) throw RunError(std::string("BPF map ") + name + " is not in the BPF object");
+    return bpf_map__fd(map);
 }
 
 BpfTracer::~BpfTracer() {

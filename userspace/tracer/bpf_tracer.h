@@ -18,10 +18,19 @@ struct copyscope_bpf; // the generated skeleton
 
 namespace copyscope {
 
+// `copyscope trace`: the programs count per socket in scope (bpf/sockets.bpf.h) instead of
+// per watched namespace. Fixed before load: the scope's kind and cgroup, the table's size.
+struct TraceTables {
+    uint32_t scope_flags = 0; // CS_SCOPE_* (bpf/sockets_shared.h)
+    uint64_t cgroup_id = 0;   // with CS_SCOPE_CGROUP: kn->id of the scope's cgroup
+    uint32_t cgroup_level = 0;
+    uint32_t max_entries = 0; // of the per-socket table
+};
+
 class BpfTracer {
   public:
     // Loads and attaches the programs of `plan`. Throws RunError with libbpf's reason.
-    explicit BpfTracer(const HookPlan& plan);
+    explicit BpfTracer(const HookPlan& plan, const std::optional<TraceTables>& trace = {});
     ~BpfTracer();
     BpfTracer(const BpfTracer&) = delete;
     BpfTracer& operator=(const BpfTracer&) = delete;
@@ -56,11 +65,15 @@ class BpfTracer {
     std::vector<ProgramCost> program_costs() const;
 
     const HookPlan& plan() const { return plan_; }
+    // The fd of one of the object's maps, by its name in bpf/ (readers beside the tracer:
+    // the per-socket table of trace). RunError when there is none.
+    int map_fd(const char* name) const;
     // Ids of the loaded programs (for tests that check nothing is left behind).
     std::vector<uint32_t> program_ids() const;
 
   private:
     void choose_programs();
+    void configure_trace(const TraceTables& trace);
     void clear_arrivals();
     uint64_t total_recursion_misses() const;
 

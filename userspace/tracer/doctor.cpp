@@ -21,7 +21,9 @@ DoctorForm doctor_form(const HookForm& form, const KernelFeatures& f) {
     d.mechanism = form.mechanism;
     d.evidence = form.evidence;
     d.available = r.available;
-    d.note = form.note;
+    d.note = form.purpose == HookPurpose::trace ? "copyscope trace only: " + form.note
+             : form.purpose == HookPurpose::run ? "copyscope run only: " + form.note
+                                                : form.note;
     if (r.available) {
         d.targets = r.targets;
     } else {
@@ -35,6 +37,16 @@ DoctorForm doctor_form(const HookForm& form, const KernelFeatures& f) {
 Measured<HookMechanism> chosen(const HookUse& use) {
     if (!use.form) return Unsupported{use.form.reason()};
     return use.form->mechanism;
+}
+
+// A hook's use in `run`'s plan, or in trace's for the hooks only trace plans.
+const HookUse& use_in(const HookPlan& run, const HookPlan& trace, const std::string& hook) {
+    for (const HookUse& u : run.uses)
+        if (u.hook == hook) return u;
+    for (const HookUse& u : trace.uses)
+        if (u.hook == hook) return u;
+    static const HookUse none{"", Unsupported{"not planned"}};
+    return none;
 }
 
 std::string kernel_lines(const KernelFeatures& k) {
@@ -82,6 +94,8 @@ TracerDoctor tracer_doctor(const KernelFeatures& f) {
     d.kernel = f;
     const HookPlan auto_plan = plan_hooks(f, HookMode::automatic);
     const HookPlan tp_plan = plan_hooks(f, HookMode::prefer_tracepoints);
+    const HookPlan auto_trace = plan_hooks(f, HookMode::automatic, HookPurpose::trace);
+    const HookPlan tp_trace = plan_hooks(f, HookMode::prefer_tracepoints, HookPurpose::trace);
     const auto& catalog = hook_catalog();
     for (size_t i = 0; i < catalog.size(); ++i) {
         DoctorHook h;
@@ -89,8 +103,8 @@ TracerDoctor tracer_doctor(const KernelFeatures& f) {
         h.what = catalog[i].what;
         for (const HookForm& form : catalog[i].forms)
             h.forms.push_back(doctor_form(form, f));
-        h.chosen_auto = chosen(auto_plan.uses[i]);
-        h.chosen_tracepoints = chosen(tp_plan.uses[i]);
+        h.chosen_auto = chosen(use_in(auto_plan, auto_trace, h.hook));
+        h.chosen_tracepoints = chosen(use_in(tp_plan, tp_trace, h.hook));
         d.hooks.push_back(std::move(h));
     }
     return d;

@@ -78,7 +78,17 @@ std::vector<HookForm> deferred_forms() {
           {AttachKind::fentry, {"__skb_tstamp_tx"}},
           {AttachKind::fexit, {"__skb_tstamp_tx"}}},
          {"cs_copy_ubufs_entry", "cs_deferred_fexit", "cs_tstamp_entry", "cs_tstamp_exit"},
-         {}},
+         {},
+         HookPurpose::run},
+        {fexit,
+         false,
+         exact,
+         "bytes in the fragments skb_copy_ubufs replaced, charged to the socket that sent them "
+         "(its uarg, taken at fentry) and the namespace of the device the skb is on",
+         {{AttachKind::fentry, {"skb_copy_ubufs"}}, {AttachKind::fexit, {"skb_copy_ubufs"}}},
+         {"cs_trace_ubufs_entry", "cs_deferred_fexit"},
+         {},
+         HookPurpose::trace},
         {inferred,
          true,
          inferred_count,
@@ -145,7 +155,17 @@ std::vector<HookForm> completion_forms() {
          "the runner's own MSG_ERRQUEUE reads (SO_EE_ORIGIN_ZEROCOPY ranges)",
          {},
          {},
-         {}},
+         {},
+         HookPurpose::run},
+        {tp_btf,
+         true,
+         exact,
+         "the traced program's own MSG_ERRQUEUE reads (recvmsg, recvmmsg), their "
+         "SO_EE_ORIGIN_ZEROCOPY ranges read from its msghdr at the raw syscall exit tracepoint",
+         {{AttachKind::tp_btf, {"sys_exit"}}},
+         {"cs_trace_errqueue"},
+         {},
+         HookPurpose::trace},
     };
 }
 
@@ -193,6 +213,32 @@ const std::vector<HookSpec>& hook_catalog() {
                          "err argument, 6.17+; before, it fired only for successes)",
                          {"tcp_retransmit_skb"}, {"cs_retrans"})},
         {hook_completions, "MSG_ZEROCOPY completions and those flagged COPIED", completion_forms()},
+        {hook_udp,
+         "UDP: bytes sent and bytes copied to the reader (trace)",
+         {{tp_btf,
+           true,
+           exact,
+           "sock_send_length's and sock_recv_length's byte counts on UDP sockets (6.3+); the "
+           "send split is not classified",
+           {{AttachKind::tp_btf, {"sock_send_length"}}, {AttachKind::tp_btf, {"sock_recv_length"}}},
+           {"cs_trace_udp_send", "cs_trace_recv_len"},
+           {}}},
+         HookPurpose::trace},
+        {hook_socket_close, "TCP sockets reaching TCP_CLOSE (trace)",
+         tracepoint_form(exact, "inet_sock_set_state with TCP_CLOSE", {"inet_sock_set_state"},
+                         {"cs_trace_close"}),
+         HookPurpose::trace},
+        {hook_process_follow,
+         "children of traced processes (trace --pid)",
+         {{tp_btf,
+           true,
+           exact,
+           "sched_process_fork adds a traced parent's child, sched_process_exit removes a leader",
+           {{AttachKind::tp_btf, {"sched_process_fork"}},
+            {AttachKind::tp_btf, {"sched_process_exit"}}},
+           {"cs_trace_fork", "cs_trace_exit"},
+           {}}},
+         HookPurpose::trace},
     };
     return catalog;
 }
@@ -242,15 +288,19 @@ void take(HookPlan& plan, HookUse& use, const HookForm& form, const ResolvedForm
 
 namespace {
 
-// One form per hook for a mode that takes a single form (auto, prefer-tracepoints).
-HookPlan plan_one(const KernelFeatures& features, HookMode mode) {
+// One form per hook for a mode that takes a single form (auto, prefer-tracepoints), among
+// the hooks and forms of `purpose`.
+HookPlan plan_one(const KernelFeatures& features, HookMode mode, HookPurpose purpose) {
+    const auto serves = [purpose](HookPurpose p) { return p == HookPurpose::both || p == purpose; };
     HookPlan plan;
     plan.mode = mode;
     for (const auto& hook : hook_catalog()) {
+        if (!serves(hook.purpose)) continue;
         HookUse use{hook.name, Unsupported{""}};
         std::string reasons;
         bool chosen = false;
         for (const auto& form : hook.forms) {
+            if (!serves(form.purpose)) continue;
             if (mode == HookMode::prefer_tracepoints && !form.tracepoint_path) {
                 reasons += (reasons.empty() ? "" : "; ") + std::string(to_string(form.mechanism)) +
                            ": skipped (--hooks prefer-tracepoints)";
@@ -277,11 +327,12 @@ bool has(const std::vector<std::string>& programs, const char* name) {
 
 } // namespace
 
-HookPlan plan_hooks(const KernelFeatures& features, HookMode mode) {
-    HookPlan plan = plan_one(features, mode == HookMode::both ? HookMode::automatic : mode);
+HookPlan plan_hooks(const KernelFeatures& features, HookMode mode, HookPurpose purpose) {
+    HookPlan plan =
+        plan_one(features, mode == HookMode::both ? HookMode::automatic : mode, purpose);
     plan.mode = mode;
     if (mode == HookMode::both) {
-        HookPlan tp = plan_one(features, HookMode::prefer_tracepoints);
+        HookPlan tp = plan_one(features, HookMode::prefer_tracepoints, purpose);
         plan.tracepoint_uses = tp.uses;
         for (const std::string& p : tp.programs)
             if (!has(plan.programs, p.c_str())) plan.programs.push_back(p);

@@ -17,6 +17,10 @@ namespace copyscope {
 // Throws UsageError naming the bad value and the allowed ones.
 HookMode parse_hook_mode(std::string_view text);
 
+// Which command a hook or a form serves: both, `run` only (the runner's own completion reads),
+// or `trace` only (what the per-socket table needs beyond run's hooks).
+enum class HookPurpose { both, run, trace };
+
 // One attach point a form needs.
 struct Requirement {
     AttachKind kind;
@@ -33,12 +37,14 @@ struct HookForm {
     // A program whose attach target is the name this kernel has for the first requirement
     // (its SEC names only one of the alternatives); empty: none.
     std::string retargeted_program;
+    HookPurpose purpose = HookPurpose::both;
 };
 
 struct HookSpec {
     std::string name;            // ledger hook name (hook_send, ...)
     std::string what;            // what it counts, in words
     std::vector<HookForm> forms; // most preferred first
+    HookPurpose purpose = HookPurpose::both;
 };
 
 const std::vector<HookSpec>& hook_catalog();
@@ -65,6 +71,8 @@ struct HookPlan {
     bool send_forms_apart = false;
 };
 
-HookPlan plan_hooks(const KernelFeatures& features, HookMode mode);
+// The hooks and forms of `purpose` (run or trace).
+HookPlan plan_hooks(const KernelFeatures& features, HookMode mode,
+                    HookPurpose purpose = HookPurpose::run);
 
 } // namespace copyscope
