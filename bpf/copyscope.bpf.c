@@ -208,11 +208,13 @@ static __always_inline __u32 msg_has_ubuf(const struct msghdr *msg)
 	return ((struct msghdr___cs *)msg)->msg_ubuf != NULL;
 }
 
+#include "splice_uring.bpf.h" /* sendfile and io_uring: count_splice, msg_send_bits, ... */
+
 /* Attributes ret accepted bytes of one sendmsg the way tcp_sendmsg_locked decides:
  * zerocopy iff MSG_ZEROCOPY and (msg_ubuf or SOCK_ZEROCOPY) and the route has NETIF_F_SG;
  * otherwise the bytes go through skb_copy_to_page_nocache (a copy). */
 static __always_inline void count_send(const struct sock *sk, __u32 msg_flags, __u32 has_ubuf,
-				       int ret)
+				       int ret) /* has_ubuf: CS_MSG_* bits */
 {
 	if (ret <= 0)
 		return;
@@ -222,6 +224,8 @@ static __always_inline void count_send(const struct sock *sk, __u32 msg_flags, _
 	c->v[CS_SEND_CALLS] += 1;
 	c->v[CS_SEND_BYTES] += ret;
 	if (!(msg_flags & MSG_ZEROCOPY)) {
+		if (count_splice(c, sk, msg_flags, ret)) /* sendfile */
+			return;
 		c->v[CS_SEND_COPY_BYTES] += ret;
 		return;
 	}
@@ -230,8 +234,8 @@ static __always_inline void count_send(const struct sock *sk, __u32 msg_flags, _
 	__u64 route_caps = sk->sk_route_caps;
 	bool sock_zc = sk_flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_ZEROCOPY));
 	bool sg = route_caps & (1ULL << NETIF_F_SG_BIT);
-	if ((has_ubuf || sock_zc) && sg)
-		c->v[CS_ZC_PINNED_BYTES] += ret;
+	if (((has_ubuf & CS_MSG_UBUF) || sock_zc) && sg)
+		c->v[zerocopy_slot(has_ubuf)] += ret; /* registered buffers apart */
 	else
 		c->v[CS_ZC_FALLBACK_BYTES] += ret;
 }
@@ -240,7 +244,7 @@ static __always_inline void count_send(const struct sock *sk, __u32 msg_flags, _
 SEC("fexit/tcp_sendmsg_locked")
 int BPF_PROG(cs_send_fexit, struct sock *sk, struct msghdr *msg, size_t size, int ret)
 {
-	count_send(sk, msg->msg_flags, msg_has_ubuf(msg), ret);
+	count_send(sk, msg->msg_flags, msg_send_bits(msg), ret);
 	return 0;
 }
 
@@ -256,7 +260,7 @@ int BPF_PROG(cs_send_tp_msg, const struct sock *sk, const struct msghdr *msg,
 	struct cs_send_ctx seen = {
 		.sk = (__u64)sk,
 		.msg_flags = msg->msg_flags,
-		.has_ubuf = msg_has_ubuf(msg),
+		.has_ubuf = msg_send_bits(msg),
 	};
 	bpf_map_update_elem(&cs_send_ctx, &id, &seen, BPF_ANY);
 	return 0;

@@ -48,7 +48,19 @@
 	X(RETRANS_BYTES, retrans_bytes, "their payload bytes")                                      \
 	/* completion hook (fentry msg_zerocopy_complete / msg_zerocopy_callback) */                \
 	X(ZC_COMPLETED_SENDS, zc_completed_sends, "MSG_ZEROCOPY sends whose completion was queued") \
-	X(ZC_COMPLETED_COPIED, zc_completed_copied, "of those, completed as copied")
+	X(ZC_COMPLETED_COPIED, zc_completed_copied, "of those, completed as copied")              \
+	/* splice hook (sendfile): the send hook's MSG_SPLICE_PAGES (6.5+), fexit do_tcp_sendpages \
+	 * (6.1) */                                                                                 \
+	X(SPLICE_CALLS, splice_calls, "sends that carried page-cache pages (sendfile, splice)")    \
+	X(SPLICE_BYTES, splice_bytes, "their bytes attached to skbs by page reference")            \
+	X(SPLICE_COPIED_BYTES, splice_copied_bytes,                                                 \
+	  "MSG_SPLICE_PAGES on a route without NETIF_F_SG: copied (also in send_copy_bytes)")      \
+	/* send hook: io_uring SEND_ZC from registered buffers (ITER_BVEC with a ubuf_info) */      \
+	X(REG_ZC_BYTES, reg_zc_bytes,                                                               \
+	  "io_uring registered buffers sent by reference (pinned at registration, not per send)")  \
+	/* io_uring notification hook (tp_btf io_uring_complete, joined at tcp_sendmsg_locked) */   \
+	X(URING_NOTIFS, uring_notifs, "io_uring SEND_ZC notifications posted for the lab's sends")  \
+	X(URING_NOTIFS_COPIED, uring_notifs_copied, "of those, with IORING_NOTIF_USAGE_ZC_COPIED")
 
 enum cs_counter {
 #define CS_COUNTER_ENUM(NAME, name, what) CS_##NAME,
@@ -79,7 +91,7 @@ struct cs_ns_entry {
 struct cs_send_ctx {
 	__u64 sk;
 	__u32 msg_flags;
-	__u32 has_ubuf;
+	__u32 has_ubuf; /* CS_MSG_* bits (bpf/splice_uring.bpf.h): a ubuf_info, an ITER_BVEC */
 };
 
 #endif /* COPYSCOPE_SHARED_H */

@@ -19,11 +19,12 @@
 #include "report/doctor_json.h"
 #include "report/report.h"
 #include "report/summary.h"
+#include "runner/runner.h"
+#include "runner/sink.h"
+#include "strategies/io_uring_support.h"
 #include "tracer/doctor.h"
 #include "tracer/hooks.h"
 #include "tracer/tracer.h"
-#include "runner/runner.h"
-#include "runner/sink.h"
 
 using namespace copyscope;
 
@@ -65,16 +66,24 @@ int run(const RunCommand& cmd, const std::vector<std::string>& args) {
     auto missing = missing_run_capabilities(current_capabilities());
     if (!missing.empty()) {
         std::string names;
-        for (auto& m : missing) names += (names.empty() ? "" : ", ") + m;
+        for (auto& m : missing)
+            names += (names.empty() ? "" : ", ") + m;
         throw UsageError("copyscope run creates network namespaces and loads BPF programs, "
-                         "which needs root; missing capabilities: " + names);
+                         "which needs root; missing capabilities: " +
+                         names);
     }
+
+    std::vector<Strategy> strategies;
+    for (const CellSpec& cell : cmd.plan)
+        strategies.push_back(cell.strategy);
+    check_io_uring_usable(strategies); // kernel.io_uring_disabled, seccomp, old kernels
 
     std::vector<std::unique_ptr<CellObserver>> owned;
     if (cmd.trace) owned.push_back(make_tracer(tracer_options));
     owned.push_back(make_counters(counter_options));
     std::vector<CellObserver*> observers;
-    for (auto& o : owned) observers.push_back(o.get());
+    for (auto& o : owned)
+        observers.push_back(o.get());
 
     install_signal_handlers();
     Report report;
@@ -157,12 +166,12 @@ int main(int argc, char** argv) {
         if (auto* d = std::get_if<DoctorCommand>(&command)) return doctor(*d);
         if (auto* c = std::get_if<CompareCommand>(&command))
             return run_compare(
-                CompareOptions{c->baseline, c->candidate, c->threshold_percent, c->json},
-                std::cout, std::cerr);
+                CompareOptions{c->baseline, c->candidate, c->threshold_percent, c->json}, std::cout,
+                std::cerr);
         if (auto* k = std::get_if<SinkCommand>(&command)) {
             install_signal_handlers();
-            return run_sink(SinkOptions{k->listen, k->connections, k->idle_timeout_seconds,
-                                        k->quiet, &g_stop});
+            return run_sink(
+                SinkOptions{k->listen, k->connections, k->idle_timeout_seconds, k->quiet, &g_stop});
         }
         return run(std::get<RunCommand>(command), args);
     } catch (const UsageError& e) {

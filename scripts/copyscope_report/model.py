@@ -11,7 +11,10 @@ from typing import Dict, List, Optional
 SCHEMA = "copyscope-report"
 
 # Strategy order and names as the README uses them; unknown strategies sort after these.
-STRATEGY_ORDER = ["two-copy", "per-field", "one-copy", "zero-copy"]
+STRATEGY_ORDER = ["two-copy", "per-field", "one-copy", "zero-copy",
+                  "sendfile", "io-uring", "io-uring-zc", "io-uring-zc-fixed"]
+# Strategies whose ledger carries a verdict: did the kernel avoid the copy it was asked to?
+VERDICT_STRATEGIES = ["zero-copy", "sendfile", "io-uring-zc", "io-uring-zc-fixed"]
 TRANSPORT_ORDER = ["veth", "loopback", "forward", "nic"]
 PATTERN_ORDER = ["stream", "rr"]
 
@@ -343,6 +346,10 @@ class Cell:
     @property
     def is_zero_copy(self):
         return self.strategy == "zero-copy"
+
+    @property
+    def has_verdict_strategy(self):
+        return self.strategy in VERDICT_STRATEGIES
 
 
 @dataclass

@@ -3,6 +3,7 @@
 // makes per byte, and how the deferred copy is read from each form of its hook.
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "model/app.h"
 #include "model/hook.h"
@@ -20,10 +21,16 @@ uint64_t deferred_bytes(const KernelCounts& k, std::optional<HookMechanism> mech
 
 // Copies per byte the strategy's model predicts: user copy + kernel copy or, for
 // zero-copy, the fraction of sends the kernel reported COPIED + the receive copy (left out
-// when the receiver is outside this kernel). nullopt when the model cannot say (no bytes,
-// zero-copy without completions).
+// when the receiver is outside this kernel). sendfile: its user copy (the fill of the file)
+// and no send copy; io-uring: one send copy; io-uring-zc and -fixed: the bytes of the
+// requests whose notification said COPIED. nullopt when the model cannot say (no bytes,
+// zero-copy without completions, SEND_ZC without notifications).
 std::optional<double> expected_copies_per_byte(Strategy s, const AppCounts& app,
                                                const std::optional<ZerocopyStats>& zc,
-                                               bool with_receive = true);
+                                               bool with_receive = true,
+                                               const std::optional<IoUringStats>& io_uring = {});
+
+// The model in words, for the report: where each copy the model expects happens.
+std::string copy_model_words(Strategy s, bool with_receive = true);
 
 } // namespace copyscope

@@ -126,13 +126,15 @@ void add_up(Tally& t) {
         if (s.role != NamespaceRole::receiver && s.role != NamespaceRole::local_sink) {
             t.pinned += s.counts.zc_pinned_bytes;
             t.fallback += s.counts.zc_fallback_bytes;
+            t.spliced += s.counts.splice_bytes;
+            t.registered += s.counts.reg_zc_bytes;
         }
         if (s.role == NamespaceRole::shared) t.shared_ns = true;
         if (s.deferred > t.sides[t.recopied_side].deferred) t.recopied_side = i;
     }
-    if (t.retransmits && t.pinned > 0 && t.deferred_total > t.pinned)
+    if (t.retransmits && t.by_reference() > 0 && t.deferred_total > t.by_reference())
         t.deferred_retransmitted =
-            std::min<uint64_t>(t.deferred_total - t.pinned, t.total.retrans_bytes);
+            std::min<uint64_t>(t.deferred_total - t.by_reference(), t.total.retrans_bytes);
     t.deferred_total -= t.deferred_retransmitted;
 }
 
@@ -146,6 +148,8 @@ Tally tally(const LedgerInput& in) {
     t.receive = source_of(in, hook_receive);
     t.retransmits = source_of(in, hook_retransmits);
     t.completions = source_of(in, hook_completions);
+    t.splice = source_of(in, hook_splice);
+    t.io_uring_notifications = source_of(in, hook_io_uring_notifications);
     t.answers = in.app.response_bytes;
     place_receiver(t, in);
     if (in.tracer) t.sides = sides_of(*in.tracer, t);

@@ -34,6 +34,7 @@ struct SideTally {
 
 struct Tally {
     HookSource send, pinned_pages, deferred, receive, retransmits, completions;
+    HookSource splice, io_uring_notifications;
 
     bool nic = false;
     // Is the receiver in this kernel? Always, except for nic, where the tracer tells;
@@ -48,6 +49,11 @@ struct Tally {
     bool shared_ns = false; // one namespace carries both directions: answers taken off
     uint64_t req_send_copy = 0, ans_send_copy = 0, req_recv = 0, ans_recv = 0;
     uint64_t pinned = 0, fallback = 0;
+    uint64_t spliced = 0;    // sendfile: page-cache pages by reference
+    uint64_t registered = 0; // io_uring registered buffers by reference
+    // Bytes sent by reference from the application's memory, which a later copy (local
+    // delivery, a tap) may still copy: pinned per send or at registration.
+    uint64_t by_reference() const { return pinned + registered; }
     uint64_t deferred_total = 0;         // the messages' deferred copies, re-copies taken off
     uint64_t deferred_retransmitted = 0; // re-copies of retransmitted zerocopy segments
     size_t recopied_side = 0;            // the side the re-copies are taken off

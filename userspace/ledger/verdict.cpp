@@ -7,7 +7,6 @@
 #include "common/format.h"
 
 namespace copyscope {
-namespace {
 
 // Where a deferred copy in this side happened.
 std::string where_deferred(NamespaceRole role, Transport t) {
@@ -28,6 +27,8 @@ std::string where_deferred(NamespaceRole role, Transport t) {
     }
     return "?";
 }
+
+namespace {
 
 // No kernel-side byte counts: the kernel's own notifications still tell.
 std::string from_notifications(const LedgerInput& in, const std::string& on,

@@ -12,4 +12,7 @@ namespace copyscope {
 // nullopt for cells that are not zero-copy.
 std::optional<std::string> zerocopy_verdict(const LedgerInput& in, const Tally& t);
 
+// Where a deferred copy in a side playing `role` happened, in words.
+std::string where_deferred(NamespaceRole role, Transport t);
+
 } // namespace copyscope

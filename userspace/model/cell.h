@@ -24,6 +24,8 @@ struct CellResult {
     std::string error;                     // non-empty: the cell failed and says why
     std::optional<Ledger> ledger;          // nullopt: not traced
     std::optional<CounterResult> counters; // nullopt: not measured
+    std::optional<IoUringStats> io_uring;  // io_uring strategies
+    std::optional<SendfileStats> sendfile; // sendfile
 
     double gbits_per_second() const;
     double messages_per_second() const;

@@ -33,9 +33,12 @@ inline constexpr const char* hook_deferred = "deferred_copy";
 inline constexpr const char* hook_receive = "receive_copy";
 inline constexpr const char* hook_retransmits = "retransmits";
 inline constexpr const char* hook_completions = "completions";
+inline constexpr const char* hook_splice = "splice";
+inline constexpr const char* hook_io_uring_notifications = "io_uring_notifications";
 // Every hook, in the order the tracer plans them.
-inline constexpr const char* all_hooks[] = {hook_send,    hook_pinned_pages, hook_deferred,
-                                            hook_receive, hook_retransmits,  hook_completions};
+inline constexpr const char* all_hooks[] = {
+    hook_send,        hook_pinned_pages, hook_deferred, hook_receive,
+    hook_retransmits, hook_completions,  hook_splice,   hook_io_uring_notifications};
 
 // The form a hook took.
 struct HookChoice {

@@ -52,6 +52,16 @@ const std::vector<CsvColumn>& csv_columns() {
         {"instructions_per_byte", "/counters/derived/thread/instructions_per_byte"},
         {"cache_misses_per_kib", "/counters/derived/thread/cache_misses_per_kib"},
         {"system_cpu_seconds_per_gib", "/counters/derived/system/cpu_seconds_per_gib"},
+        // sendfile and io_uring
+        {"spliced_bytes", "/ledger/spliced_bytes"},
+        {"registered_bytes", "/ledger/registered_bytes"},
+        {"sendfile_ranges_released", "/sendfile/ranges_released"},
+        {"io_uring_requests", "/io_uring/requests"},
+        {"io_uring_cqes", "/io_uring/cqes"},
+        {"io_uring_notifications", "/io_uring/notifications"},
+        {"io_uring_notifications_copied", "/io_uring/notifications_copied"},
+        {"io_uring_notification_wait_seconds", "/io_uring/notification_wait_seconds"},
+        {"io_uring_send_wait_seconds", "/io_uring/send_wait_seconds"},
     };
     return columns;
 }
@@ -61,7 +71,8 @@ namespace {
 std::string quote(const std::string& s) {
     if (s.find_first_of(",\"\n") == std::string::npos) return s;
     std::string out = "\"";
-    for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    for (char c : s)
+        out += c == '"' ? std::string("\"\"") : std::string(1, c);
     return out + "\"";
 }
 
@@ -82,10 +93,12 @@ std::string csv_value(const nlohmann::json& cell, const std::string& pointer) {
 std::string cells_to_csv(const nlohmann::json& cells) {
     std::ostringstream out;
     const auto& cols = csv_columns();
-    for (size_t i = 0; i < cols.size(); ++i) out << (i ? "," : "") << cols[i].name;
+    for (size_t i = 0; i < cols.size(); ++i)
+        out << (i ? "," : "") << cols[i].name;
     out << '\n';
     for (const nlohmann::json& cell : cells) {
-        for (size_t i = 0; i < cols.size(); ++i) out << (i ? "," : "") << csv_value(cell, cols[i].pointer);
+        for (size_t i = 0; i < cols.size(); ++i)
+            out << (i ? "," : "") << csv_value(cell, cols[i].pointer);
         out << '\n';
     }
     return out.str();

@@ -83,6 +83,7 @@ class TracerObserver final : public CellObserver {
         in.transport = result.spec.transport;
         in.app = result.app;
         in.zerocopy = result.zerocopy;
+        in.io_uring = result.io_uring;
         if (bpf_) {
             in.hook_mode = bpf_->plan().mode;
             in.tracer_note = load_note_;
