@@ -236,6 +236,12 @@ def parse_ledger(led):
             r = v.get("raw") if isinstance(v.get("raw"), dict) else {}
             raw[ns] = {k: x for k, x in ((k, _number(x)) for k, x in r.items()) if x is not None}
     zc = led.get("zerocopy_notifications")
+    uring = led.get("io_uring_notifications")
+    if not isinstance(zc, dict) and isinstance(uring, dict) and uring.get("notifications"):
+        # io_uring SEND_ZC: a notification per request, flagged IORING_NOTIF_USAGE_ZC_COPIED
+        zc = {"completions": uring.get("notifications"),
+              "completions_copied": uring.get("notifications_copied"),
+              "sends": uring.get("requests")}
     zc = zc if isinstance(zc, dict) else {}
     here = led.get("receiver_in_this_kernel")
     verdict = led.get("verdict")

@@ -145,6 +145,19 @@ Figure per_byte(const Side& s, const json* ledger, const char* field, double sca
     return Figure::number_of(f.value / app.value * scale);
 }
 
+// io_uring SEND_ZC: the share of notifications flagged IORING_NOTIF_USAGE_ZC_COPIED.
+Figure uring_copied_share(const Side& s) {
+    const json* u = section(s.cell, "io_uring", s.where);
+    if (!u) return Figure::absent_because("no io_uring sends in this cell");
+    const std::string w = s.where + ".io_uring";
+    Figure done = read_figure(*u, "notifications", w, "no notifications count");
+    Figure copied = read_figure(*u, "notifications_copied", w, "no COPIED count");
+    if (!done.is_number()) return done;
+    if (!copied.is_number()) return copied;
+    if (done.value <= 0) return Figure::unsupported_because("no SEND_ZC notifications arrived");
+    return Figure::number_of(100.0 * copied.value / done.value);
+}
+
 Figure copied_share(const Side& s) {
     const json* z = section(s.cell, "zerocopy", s.where);
     if (!z) return Figure::absent_because("no MSG_ZEROCOPY sends in this cell");
@@ -580,12 +593,23 @@ CellComparison compare_cells(const nlohmann::json& a, const nlohmann::json& b,
         };
         add_metric(cc, t, "ledger", "deferred_copy_percent", "deferred % of pinned", "%",
                    Direction::lower_is_better, pct(sa, la), pct(sb, lb));
+        // sendfile's and registered buffers' bytes by reference, where either report has them.
+        for (const F& f : {F{"spliced_bytes", "spliced /B", Direction::informational, 1, ""},
+                           F{"registered_bytes", "registered /B", Direction::informational, 1, ""}})
+            if ((la && la->contains(f.field)) || (lb && lb->contains(f.field)))
+                add_metric(cc, t, "ledger", f.field, f.label, f.unit, f.d,
+                           per_byte(sa, la, f.field, f.scale), per_byte(sb, lb, f.field, f.scale));
     }
 
     // The kernel's own word on MSG_ZEROCOPY: the share of completions flagged COPIED.
     if (member(a, "zerocopy") || member(b, "zerocopy"))
         add_metric(cc, t, "zerocopy", "completions_copied_percent", "COPIED completions", "%",
                    Direction::lower_is_better, copied_share(sa), copied_share(sb));
+
+    // The kernel's word on io_uring SEND_ZC: the share of notifications flagged COPIED.
+    if (member(a, "io_uring") || member(b, "io_uring"))
+        add_metric(cc, t, "io_uring", "notifications_copied_percent", "COPIED notifications", "%",
+                   Direction::lower_is_better, uring_copied_share(sa), uring_copied_share(sb));
 
     // Perf counters' derived figures, per scope.
     for (const std::string scope : {"thread", "system"}) {
