@@ -97,31 +97,6 @@ struct {
 	__type(value, __u32); /* counter slot */
 } cs_uring_notifs SEC(".maps");
 
-/* counters_for_tcp_sock's choice, as a slot number (a map value cannot hold a pointer into
- * another map). */
-static __always_inline bool tcp_sock_slot(const struct sock *sk, __u32 *slot)
-{
-	const struct net *net = sk->__sk_common.skc_net.net;
-	if (!net || BPF_CORE_READ_BITFIELD(sk, sk_protocol) != IPPROTO_TCP)
-		return false;
-	__u32 inum = net->ns.inum;
-	struct cs_ns_entry *e = bpf_map_lookup_elem(&cs_ns_filter, &inum);
-	if (!e)
-		return false;
-	*slot = e->slot;
-	if (!e->peer_port)
-		return true;
-	if (sk->__sk_common.skc_dport == bpf_htons(e->peer_port) &&
-	    sk->__sk_common.skc_daddr == e->peer_addr)
-		return true;
-	if (sk->__sk_common.skc_num == e->peer_port &&
-	    sk->__sk_common.skc_rcv_saddr == e->peer_addr) {
-		*slot = e->peer_slot;
-		return true;
-	}
-	return false;
-}
-
 /* io_uring hands tcp_sendmsg_locked msg_ubuf = &io_notif_data->uarg, and the notification's
  * io_notif_data is the command area of its io_kiocb (io_kiocb_to_cmd): the request is found
  * from the ubuf_info at CO-RE offsets (the same layout in 6.1 and 6.18). */
@@ -132,9 +107,10 @@ static __always_inline void note_uring_notif(const struct sock *sk, const struct
 	__u64 ubuf = (__u64)((struct msghdr___cs *)msg)->msg_ubuf;
 	if (!ubuf)
 		return;
-	__u32 slot;
-	if (!tcp_sock_slot(sk, &slot))
+	__s64 found = slot_for_tcp_sock(sk); /* a map value cannot hold a pointer into a map */
+	if (found < 0)
 		return;
+	__u32 slot = found;
 	__u64 req = ubuf - bpf_core_field_offset(struct io_notif_data, uarg) -
 		    bpf_core_field_offset(struct io_kiocb, cmd);
 	bpf_map_update_elem(&cs_uring_notifs, &req, &slot, BPF_ANY);

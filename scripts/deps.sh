@@ -11,6 +11,7 @@ packages=(
   liburing-dev                                # io_uring senders (SEND, SEND_ZC)
   libgtest-dev                                # tests
   iproute2                                    # not used by copyscope; handy to inspect a lab
+  tcpdump                                     # tests: a packet tap during a cell
   prometheus                                  # tests: promtool check metrics, a scraping server
   python3-matplotlib                          # plots
   "$@"

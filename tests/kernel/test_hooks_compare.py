@@ -92,6 +92,16 @@ class Compare(unittest.TestCase):
         self.assertFalse(ok)
         self.assertIn("unsupported on the tracepoint path", text)
 
+    def test_a_copy_site_unseen_from_tracepoints_holds_only_at_zero(self):
+        for name, value in (("veth", 0), ("veth-tracepoints", {"unsupported": "not seen"})):
+            self.zc_ledger(name)["copy_site_timestamp_bytes"] = value
+        ok, text = self.run_compare()
+        self.assertTrue(ok, text)
+        self.zc_ledger("veth")["copy_site_timestamp_bytes"] = 4096
+        ok, text = self.run_compare()
+        self.assertFalse(ok)
+        self.assertIn("4096 on the exact path, not seen from tracepoints", text)
+
     def test_a_control_that_differs_is_printed_not_failed(self):
         # pinned_pages comes from the same tracepoint both ways: a difference is the runs'.
         self.zc_ledger("veth-tracepoints")["pinned_pages"] += 3

@@ -209,10 +209,10 @@ TEST(PathsCopyModel, PerStrategy) {
     u.notifications = 10;
     u.notifications_copied = 1;
     u.copied_request_bytes = 250;
-    EXPECT_DOUBLE_EQ(*expected_copies_per_byte(Strategy::io_uring_zc, app, std::nullopt, true, u),
+    EXPECT_DOUBLE_EQ(*expected_copies_per_byte(Strategy::io_uring_zc, app, std::nullopt, true, false, u),
                      1.25);
     EXPECT_DOUBLE_EQ(
-        *expected_copies_per_byte(Strategy::io_uring_zc_fixed, app, std::nullopt, false, u), 0.25);
+        *expected_copies_per_byte(Strategy::io_uring_zc_fixed, app, std::nullopt, false, false, u), 0.25);
     for (Strategy s : all_strategies)
         EXPECT_NE(copy_model_words(s), "?");
 }

@@ -54,7 +54,13 @@ void deferred_vs_usage_flags(const CheckContext& c, CheckLog& log) {
     // segmentation without scatter-gather (skb_segment) copies without clearing it.
     detail += "; the flag is one bit per request and misses copies made in software "
               "segmentation on a device without scatter-gather";
-    log.add(name, ok, detail);
+    const bool independent = t.deferred.evidence() == Evidence::exact;
+    log.add(name, ok, detail,
+            {independent, independent ? "copies counted where the kernel made them against the "
+                                        "kernel's own usage flags"
+                                      : "the inferred deferred copy is the zerocopy bytes "
+                                        "received: it equals the bytes by reference whether or "
+                                        "not a copy happened"});
 }
 
 void kernel_uring_notifications(const CheckContext& c, CheckLog& log) {
@@ -69,7 +75,9 @@ void kernel_uring_notifications(const CheckContext& c, CheckLog& log) {
             "kernel posted " + std::to_string(k.uring_notifs) + " (" +
                 std::to_string(k.uring_notifs_copied) + " COPIED), sender read " +
                 std::to_string(u.notifications) + " (" + std::to_string(u.notifications_copied) +
-                " COPIED)");
+                " COPIED)",
+            {true, "the kernel's count as each notification is posted against the sender's "
+                   "CQE reads"});
 }
 
 } // namespace copyscope

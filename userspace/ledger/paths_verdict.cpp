@@ -38,7 +38,7 @@ std::string deferred_in_words(const LedgerInput& in, const Tally& t) {
         if (d == 0) continue;
         const NamespaceRole role =
             t.nic && t.receiver_here == true ? NamespaceRole::local_sink : s.role;
-        where.emplace_back(d, where_deferred(role, in.transport));
+        where.emplace_back(d, where_received(role, in.transport, t.local_delivery));
     }
     std::stable_sort(where.begin(), where.end(),
                      [](const auto& a, const auto& b) { return a.first > b.first; });

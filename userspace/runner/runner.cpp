@@ -55,30 +55,35 @@ std::vector<Check> runner_checks(const CellResult& r) {
     std::vector<Check> checks;
     checks.push_back({"bytes_received_equal_sent", r.app.bytes_received == r.app.bytes_sent,
                       std::to_string(r.app.bytes_received) + " bytes received, " +
-                          std::to_string(r.app.bytes_sent) + " sent"});
+                          std::to_string(r.app.bytes_sent) + " sent",
+                      true, "the receiver's count against the sender's"});
     if (r.spec.bytes > 0) {
         uint64_t reps = r.throughput.samples.size();
         checks.push_back({"bytes_requested_sent", r.app.bytes_sent >= r.spec.bytes * reps,
                           std::to_string(r.app.bytes_sent) + " bytes sent of " +
                               std::to_string(r.spec.bytes) + " requested in each of " +
-                              std::to_string(reps) + " repetitions"});
+                              std::to_string(reps) + " repetitions",
+                          true, "the sender's count against the bytes asked for"});
     }
     if (r.spec.verify_payload)
         checks.push_back({"payload_verified", r.app.payload_errors == 0 && r.app.bytes_received > 0,
                           std::to_string(r.app.payload_errors) + " wrong bytes in " +
-                              std::to_string(r.app.bytes_received) + " received"});
+                              std::to_string(r.app.bytes_received) + " received",
+                          true, "every byte received compared with the pattern sent"});
     if (r.spec.pattern == Pattern::rr && r.spec.transport != Transport::nic) {
         uint64_t expected = r.app.messages_sent * kResponseSize;
         checks.push_back({"every_request_answered", r.app.response_bytes == expected,
                           std::to_string(r.app.response_bytes / kResponseSize) + " answers to " +
-                              std::to_string(r.app.messages_sent) + " requests"});
+                              std::to_string(r.app.messages_sent) + " requests",
+                          true, "answers received against requests sent"});
     }
     if (r.zerocopy) {
         const ZerocopyStats& z = *r.zerocopy;
         checks.push_back({"zerocopy_all_completions", z.missing == 0 && z.completions == z.sends,
                           std::to_string(z.completions) + " of " + std::to_string(z.sends) +
                               " zerocopy sends completed, " + std::to_string(z.missing) +
-                              " missing"});
+                              " missing",
+                          true, "the kernel's notifications against the sends made"});
     }
     if (r.io_uring && uses_send_zc(r.spec.strategy)) {
         const IoUringStats& u = *r.io_uring;
