@@ -226,6 +226,8 @@ static __always_inline __u32 msg_has_ubuf(const struct msghdr *msg)
 	return ((struct msghdr___cs *)msg)->msg_ubuf != NULL;
 }
 
+#include "splice_uring.bpf.h" /* sendfile and io_uring: count_splice, msg_send_bits, ... */
+
 #define CS_ENOBUFS 105
 
 struct netns_core___cs {
@@ -282,7 +284,7 @@ static __always_inline struct cs_counters *send_counters(const struct sock *sk, 
  * otherwise the bytes go through skb_copy_to_page_nocache (a copy). Without SOCK_ZEROCOPY
  * the kernel takes neither branch: a plain send, no error and no notification. */
 static __always_inline bool count_send(const struct sock *sk, __u32 msg_flags, __u32 has_ubuf,
-				       int ret, struct cs_counters *c)
+				       int ret, struct cs_counters *c) /* has_ubuf: CS_MSG_* bits */
 {
 	if (!c)
 		return false;
@@ -295,9 +297,7 @@ static __always_inline bool count_send(const struct sock *sk, __u32 msg_flags, _
 	c->v[CS_SEND_CALLS] += 1;
 	c->v[CS_SEND_BYTES] += ret;
 	if (!(msg_flags & MSG_ZEROCOPY)) {
-		if ((msg_flags & MSG_SPLICE_PAGES) && (sk->sk_route_caps & (1ULL << NETIF_F_SG_BIT)))
-			c->v[CS_SEND_SPLICE_BYTES] += ret;
-		else
+		if (!count_splice(c, sk, msg_flags, ret)) /* sendfile's spliced pages apart */
 			c->v[CS_SEND_COPY_BYTES] += ret;
 		return false;
 	}
@@ -306,11 +306,12 @@ static __always_inline bool count_send(const struct sock *sk, __u32 msg_flags, _
 	__u64 route_caps = sk->sk_route_caps;
 	bool sock_zc = sk_flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_ZEROCOPY));
 	bool sg = route_caps & (1ULL << NETIF_F_SG_BIT);
-	if ((has_ubuf || sock_zc) && sg) {
-		c->v[CS_ZC_PINNED_BYTES] += ret;
-		return true;
+	if (((has_ubuf & CS_MSG_UBUF) || sock_zc) && sg) {
+		__u32 slot = zerocopy_slot(has_ubuf); /* registered buffers apart */
+		c->v[slot] += ret;
+		return slot == CS_ZC_PINNED_BYTES; /* pages pinned by this send */
 	}
-	if (!has_ubuf && !sock_zc)
+	if (!(has_ubuf & CS_MSG_UBUF) && !sock_zc)
 		c->v[CS_ZC_NO_SOCKOPT_BYTES] += ret;
 	else
 		c->v[CS_ZC_FALLBACK_BYTES] += ret;
@@ -322,7 +323,7 @@ SEC("fexit/tcp_sendmsg_locked")
 int BPF_PROG(cs_send_fexit, struct sock *sk, struct msghdr *msg, size_t size, int ret)
 {
 	cs_trace_claim(sk);
-	count_send(sk, msg->msg_flags, msg_has_ubuf(msg), ret, send_counters(sk, false));
+	count_send(sk, msg->msg_flags, msg_send_bits(msg), ret, send_counters(sk, false));
 	return 0;
 }
 
@@ -345,7 +346,7 @@ int BPF_PROG(cs_send_tp_msg, const struct sock *sk, const struct msghdr *msg,
 	struct cs_send_ctx seen = {
 		.sk = (__u64)sk,
 		.msg_flags = msg->msg_flags,
-		.has_ubuf = msg_has_ubuf(msg),
+		.has_ubuf = msg_send_bits(msg),
 	};
 	if (seen.msg_flags & MSG_ZEROCOPY)
 		snapshot_iter(msg, &seen);

@@ -97,10 +97,19 @@
 	  "zerocopy bytes received while a packet tap listened (copied for it)")                    \
 	X(XMIT_ZC_TUN_BYTES, xmit_zc_tun_bytes, "zerocopy bytes handed to a tun device")           \
 	X(XMIT_NOSG_BYTES, xmit_nosg_bytes,                                                         \
-	  "payload of unflagged skbs of SO_ZEROCOPY sockets on devices without NETIF_F_SG")  \
-	/* send hook: sendfile and splice (MSG_SPLICE_PAGES, 6.5+) */                               \
-	X(SEND_SPLICE_BYTES, send_splice_bytes,                                                     \
-	  "of the bytes accepted, sent by reference: MSG_SPLICE_PAGES on a route with NETIF_F_SG")  \
+	  "payload of unflagged skbs of SO_ZEROCOPY sockets on devices without NETIF_F_SG")                \
+	/* splice hook (sendfile): the send hook's MSG_SPLICE_PAGES (6.5+), fexit do_tcp_sendpages \
+	 * (6.1) */                                                                                 \
+	X(SPLICE_CALLS, splice_calls, "sends that carried page-cache pages (sendfile, splice)")    \
+	X(SPLICE_BYTES, splice_bytes, "their bytes attached to skbs by page reference")            \
+	X(SPLICE_COPIED_BYTES, splice_copied_bytes,                                                 \
+	  "MSG_SPLICE_PAGES on a route without NETIF_F_SG: copied (also in send_copy_bytes)")      \
+	/* send hook: io_uring SEND_ZC from registered buffers (ITER_BVEC with a ubuf_info) */      \
+	X(REG_ZC_BYTES, reg_zc_bytes,                                                               \
+	  "io_uring registered buffers sent by reference (pinned at registration, not per send)")  \
+	/* io_uring notification hook (tp_btf io_uring_complete, joined at tcp_sendmsg_locked) */   \
+	X(URING_NOTIFS, uring_notifs, "io_uring SEND_ZC notifications posted for the lab's sends")  \
+	X(URING_NOTIFS_COPIED, uring_notifs_copied, "of those, with IORING_NOTIF_USAGE_ZC_COPIED") \
 	/* trace: MSG_ERRQUEUE reads of the traced program (tp_btf sys_exit) */                     \
 	X(ZC_READ_NOTIFICATIONS, zc_read_notifications,                                             \
 	  "zerocopy notifications the program read from its error queue")                           \
@@ -138,7 +147,7 @@ struct cs_ns_entry {
 struct cs_send_ctx {
 	__u64 sk;
 	__u32 msg_flags;
-	__u32 has_ubuf;
+	__u32 has_ubuf; /* CS_MSG_* bits (bpf/splice_uring.bpf.h): a ubuf_info, an ITER_BVEC */
 	__u64 iov;        /* struct iovec array, or the user buffer for ITER_UBUF */
 	__u64 iov_offset; /* into the first iovec */
 	__u32 nr_segs;    /* 0 with ITER_UBUF; 0xffffffff: another kind of iterator */

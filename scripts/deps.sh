@@ -8,6 +8,7 @@ packages=(
   clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev   # BPF CO-RE objects and skeletons
   libcli11-dev nlohmann-json3-dev             # command line, report
   libnl-3-dev libnl-route-3-dev               # namespaces and veth over netlink
+  liburing-dev                                # io_uring senders (SEND, SEND_ZC)
   libgtest-dev                                # tests
   iproute2                                    # not used by copyscope; handy to inspect a lab
   tcpdump                                     # tests: a packet tap during a cell

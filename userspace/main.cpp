@@ -21,6 +21,7 @@
 #include "report/summary.h"
 #include "runner/runner.h"
 #include "runner/sink.h"
+#include "strategies/io_uring_support.h"
 #include "tracer/doctor.h"
 #include "tracer/hooks.h"
 #include "tracer/tracer.h"
@@ -71,6 +72,11 @@ int run(const RunCommand& cmd, const std::vector<std::string>& args) {
                          "which needs root; missing capabilities: " +
                          names);
     }
+
+    std::vector<Strategy> strategies;
+    for (const CellSpec& cell : cmd.plan)
+        strategies.push_back(cell.strategy);
+    check_io_uring_usable(strategies); // kernel.io_uring_disabled, seccomp, old kernels
 
     std::vector<std::unique_ptr<CellObserver>> owned;
     if (cmd.trace) owned.push_back(make_tracer(tracer_options));

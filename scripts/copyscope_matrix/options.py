@@ -12,7 +12,10 @@ DEFAULT_KERNELS = ("linux-image-cloud-amd64,linux-image-cloud-amd64/bookworm-bac
                    "linux-image-cloud-amd64/sid,linux-image-cloud-amd64/trixie-backports")
 # --hooks-compare without --kernels: one 7.x kernel (the tracepoint forms need 6.16+).
 COMPARE_KERNELS = "linux-image-cloud-amd64/trixie-backports"
-RUN_ARGS = "--strategy all --size 4K,64K --threads 1 --bytes 64M"
+# The classroom four by name: sendfile and the io_uring strategies have not been run in the
+# guests yet (their 6.1 hooks, do_tcp_sendpages and io_uring_complete's older form, are
+# unverified there), so `all` would put unverified cells into every guest's run.
+RUN_ARGS = "--strategy two-copy,per-field,one-copy,zero-copy --size 4K,64K --threads 1 --bytes 64M"
 NIC_RUN_ARGS = "--strategy one-copy,zero-copy --size 64K --threads 1 --bytes 64M"
 FORWARD_RUN_ARGS = "--strategy zero-copy --size 64K --threads 1 --bytes 64M"
 

@@ -167,7 +167,8 @@ def render(kernels):
                 "forward (sender -> router -> receiver). deferred: % of the pinned bytes copied "
                 "later; where: the",
                 "namespace(s) the deferred copy happened in; COPIED: completions flagged "
-                "SO_EE_CODE_ZEROCOPY_COPIED;", "(raw): from the ledger's raw counters"]
+                "SO_EE_CODE_ZEROCOPY_COPIED (io_uring: notifications flagged "
+                "IORING_NOTIF_USAGE_ZC_COPIED);", "(raw): from the ledger's raw counters"]
         rows = []
         for k in kernels:
             for key in sorted(zc, key=lambda x: (x[3], x[4], cell_order(x))):

@@ -12,7 +12,10 @@ from typing import List, Optional
 
 from .model import PATTERN_ORDER, TRANSPORT_ORDER, distinct, format_size
 
-QUESTIONS = [("one-copy", "two-copy"), ("zero-copy", "two-copy")]
+QUESTIONS = [("one-copy", "two-copy"), ("zero-copy", "two-copy"),
+             # the send paths real programs use, each against two-copy
+             ("sendfile", "two-copy"), ("io-uring", "two-copy"), ("io-uring-zc", "two-copy"),
+             ("io-uring-zc-fixed", "two-copy")]
 
 
 @dataclass

@@ -159,9 +159,9 @@ def render(reports, cells, plot_results, notes=()):
     # Verdicts.
     L.append("## Zero-copy verdicts")
     L.append("")
-    zc = [c for c in cells if c.is_zero_copy]
+    zc = [c for c in cells if c.has_verdict_strategy]
     if not zc:
-        L.append("No zero-copy cells in this report.")
+        L.append("No zero-copy, sendfile or io-uring-zc cells in this report.")
     else:
         groups = {}
         for c in zc:

@@ -11,7 +11,10 @@ from typing import Dict, List, Optional
 SCHEMA = "copyscope-report"
 
 # Strategy order and names as the README uses them; unknown strategies sort after these.
-STRATEGY_ORDER = ["two-copy", "per-field", "one-copy", "zero-copy"]
+STRATEGY_ORDER = ["two-copy", "per-field", "one-copy", "zero-copy",
+                  "sendfile", "io-uring", "io-uring-zc", "io-uring-zc-fixed"]
+# Strategies whose ledger carries a verdict: did the kernel avoid the copy it was asked to?
+VERDICT_STRATEGIES = ["zero-copy", "sendfile", "io-uring-zc", "io-uring-zc-fixed"]
 TRANSPORT_ORDER = ["veth", "loopback", "forward", "nic"]
 PATTERN_ORDER = ["stream", "rr"]
 
@@ -239,6 +242,12 @@ def parse_ledger(led):
             r = v.get("raw") if isinstance(v.get("raw"), dict) else {}
             raw[ns] = {k: x for k, x in ((k, _number(x)) for k, x in r.items()) if x is not None}
     zc = led.get("zerocopy_notifications")
+    uring = led.get("io_uring_notifications")
+    if not isinstance(zc, dict) and isinstance(uring, dict) and uring.get("notifications"):
+        # io_uring SEND_ZC: a notification per request, flagged IORING_NOTIF_USAGE_ZC_COPIED
+        zc = {"completions": uring.get("notifications"),
+              "completions_copied": uring.get("notifications_copied"),
+              "sends": uring.get("requests")}
     zc = zc if isinstance(zc, dict) else {}
     here = led.get("receiver_in_this_kernel")
     verdict = led.get("verdict")
@@ -349,6 +358,10 @@ class Cell:
     @property
     def is_zero_copy(self):
         return self.strategy == "zero-copy"
+
+    @property
+    def has_verdict_strategy(self):
+        return self.strategy in VERDICT_STRATEGIES
 
 
 @dataclass

@@ -35,6 +35,10 @@ STRATEGY_STYLE = {
     "per-field": ("#ff7f0e", "v"),
     "one-copy": ("#1f77b4", "s"),
     "zero-copy": ("#2ca02c", "D"),
+    "sendfile": ("#8c564b", "P"),
+    "io-uring": ("#17becf", "^"),
+    "io-uring-zc": ("#9467bd", "X"),
+    "io-uring-zc-fixed": ("#e377c2", "*"),
 }
 EXTRA_COLORS = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
 PART_COLORS = {

@@ -67,9 +67,21 @@ TEST(Cli, SeedsPresetIsTheOriginalMatrix) {
 
 TEST(Cli, FullPresetAddsPerFieldLoopbackAndLargeSizes) {
     RunCommand cmd = parse_run({"--preset", "full"});
-    ASSERT_EQ(cmd.plan.size(), 4u * 6u * 4u * 2u);
+    ASSERT_EQ(cmd.plan.size(), 8u * 6u * 4u * 2u); // the four, sendfile, three io_uring
     EXPECT_EQ(cmd.plan.back().transport, Transport::loopback);
     EXPECT_EQ(cmd.plan.back().message_size, 1u << 20);
+}
+
+TEST(Cli, PathsPresetRunsTheSendPathsAtTwoSizesOverVethAndLoopback) {
+    RunCommand cmd = parse_run({"--preset", "paths"});
+    ASSERT_EQ(cmd.plan.size(), 4u * 2u * 2u);
+    for (const CellSpec& c : cmd.plan) {
+        EXPECT_TRUE(c.strategy == Strategy::sendfile || uses_io_uring(c.strategy));
+        EXPECT_EQ(c.threads, 1u);
+        EXPECT_TRUE(c.message_size == 4096 || c.message_size == 65536);
+    }
+    EXPECT_EQ(parse_run({"--strategy", "io-uring-zc-fixed"}).plan.front().strategy,
+              Strategy::io_uring_zc_fixed);
 }
 
 TEST(Cli, ExplicitListsOverrideThePreset) {
@@ -131,7 +143,7 @@ TEST(Cli, ListsRepeatedOrCommaSeparated) {
 
 TEST(Cli, AllMeansEveryStrategyOnce) {
     RunCommand cmd = parse_run({"--strategy", "all,one-copy", "--size", "64", "--threads", "1"});
-    ASSERT_EQ(cmd.plan.size(), 4u);
+    ASSERT_EQ(cmd.plan.size(), 8u);
 }
 
 TEST(Cli, BadSizes) {

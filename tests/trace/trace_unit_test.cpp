@@ -42,7 +42,7 @@ TEST(TraceLedger, SendfileConnectionIsByReferenceAndExact) {
     SocketRecord r = record(7, "iperf3", 40000, 5201);
     r.own.send_bytes = 1000037;
     r.own.send_copy_bytes = 37;
-    r.own.send_splice_bytes = 1000000;
+    r.own.splice_bytes = 1000000;
     const TraceLedger L = assemble({r}, tracepoint_hooks(), {}, [](uint64_t) { return "/x"; });
     ASSERT_EQ(L.processes.size(), 1u);
     const ConnectionLedger& c = L.processes[0].connections[0];

@@ -23,11 +23,19 @@ const std::vector<Preset>& presets() {
          {1, 2, 4, 8},
          {Transport::veth}},
         {"full",
-         "all four strategies x 64 bytes to 1MiB x 1, 2, 4, 8 connections over veth "
-         "and loopback",
-         {S::two_copy, S::per_field, S::one_copy, S::zero_copy},
+         "all four strategies, sendfile and the three io_uring ones x 64 bytes to 1MiB x 1, "
+         "2, 4, 8 connections over veth and loopback",
+         {S::two_copy, S::per_field, S::one_copy, S::zero_copy, S::sendfile, S::io_uring,
+          S::io_uring_zc, S::io_uring_zc_fixed},
          {64, 512, 4096, 65536, 262144, 1048576},
          {1, 2, 4, 8},
+         {Transport::veth, Transport::loopback}},
+        {"paths",
+         "the send paths real programs use: sendfile, io-uring, io-uring-zc, io-uring-zc-fixed "
+         "x 4K, 64K x 1 connection over veth and loopback",
+         {S::sendfile, S::io_uring, S::io_uring_zc, S::io_uring_zc_fixed},
+         {4096, 65536},
+         {1},
          {Transport::veth, Transport::loopback}},
     };
     return list;

@@ -4,6 +4,7 @@
 
 #include "common/format.h"
 #include "ledger/copy_model.h"
+#include "ledger/paths_checks.h"
 
 namespace copyscope {
 namespace {
@@ -59,11 +60,17 @@ void send_conservation(const CheckContext& c, CheckLog& log) {
     const std::string name = "ledger: send copy + pinned + fallback == bytes sent";
     const Tally& t = c.tally;
     if (!t.send) return log.skip(name, t.send.reason());
-    const uint64_t sum = t.req_send_copy + t.pinned + t.fallback;
+    // sendfile's bytes by reference have a hook of their own (do_tcp_sendpages before 6.5).
+    if (c.in.strategy == Strategy::sendfile && !t.splice) return log.skip(name, t.splice.reason());
+    const uint64_t sum = t.req_send_copy + t.pinned + t.fallback + t.spliced + t.registered;
     const uint64_t unclassified = t.total.send_unclassified_bytes;
     std::string detail = "copy " + format_bytes(t.req_send_copy) + " + pinned " +
-                         format_bytes(t.pinned) + " + fallback " + format_bytes(t.fallback) +
-                         " = " + format_bytes(sum) + ", sent " + format_bytes(c.in.app.bytes_sent);
+                         format_bytes(t.pinned) + " + fallback " + format_bytes(t.fallback);
+    if (t.spliced || c.in.strategy == Strategy::sendfile)
+        detail += " + spliced " + format_bytes(t.spliced);
+    if (t.registered || c.in.strategy == Strategy::io_uring_zc_fixed)
+        detail += " + registered " + format_bytes(t.registered);
+    detail += " = " + format_bytes(sum) + ", sent " + format_bytes(c.in.app.bytes_sent);
     if (unclassified) detail += ", unclassified " + format_bytes(unclassified);
     if (t.retransmits)
         detail += " (retransmits " + format_bytes(t.total.retrans_bytes) + " counted apart)";
@@ -213,6 +220,7 @@ void deferred_vs_notifications(const CheckContext& c, CheckLog& log) {
     const Tally& t = c.tally;
     if (!t.deferred) return log.skip(name, t.deferred.reason());
     if (!t.send) return log.skip(name, t.send.reason());
+    if (uses_send_zc(c.in.strategy)) return; // checked against the usage flags (paths_checks)
     const Independence ind =
         exact(t.deferred)
             ? Independence{true, "copies counted where the kernel made them against the "
@@ -334,6 +342,9 @@ constexpr LedgerCheck all_checks[] = {
     copies_per_byte_model,
     missed_events,
     kernel_completions,
+    // sendfile and io_uring (paths_checks.h)
+    deferred_vs_usage_flags,
+    kernel_uring_notifications,
 };
 
 } // namespace

@@ -49,7 +49,7 @@ void sends(TraceFigures& f, const Sources& s, const SocketCounts& c, const Trace
     f.figures.zerocopy_fallback_bytes = by(s.send, k.zc_fallback_bytes);
     f.sent_by_reference_bytes =
         kernel.splice_pages_at_send
-            ? by(s.send, k.send_splice_bytes)
+            ? by(s.send, k.splice_bytes)
             : U64(Unsupported{"before 6.5 sendfile and splice send through do_tcp_sendpages, "
                               "which the send hook does not see"});
     f.unclassified_send_bytes = by(s.send, k.send_unclassified_bytes);

@@ -4,6 +4,7 @@
 // and what the kernel version changes.
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "model/app.h"
@@ -63,10 +64,16 @@ std::optional<bool> copies_at_local_delivery(std::string_view kernel_release);
 // zero-copy without completions, or with copies the notifications do not tell: beside the
 // path (a transmit tap's clone, a TX timestamp's, skb_copy), which flag every send of their
 // uarg COPIED whether or not the skb itself was copied, or in software segmentation without
-// scatter-gather, which are not flagged at all.
+// scatter-gather, which are not flagged at all. sendfile: its user copy (the fill of the
+// file) and no send copy; io-uring: one send copy; io-uring-zc and -fixed: the bytes of the
+// requests whose notification said COPIED (nullopt without notifications).
 std::optional<double> expected_copies_per_byte(Strategy s, const AppCounts& app,
                                                const std::optional<ZerocopyStats>& zc,
                                                bool with_receive = true,
-                                               bool copies_notifications_miss = false);
+                                               bool copies_notifications_miss = false,
+                                               const std::optional<IoUringStats>& io_uring = {});
+
+// The model in words, for the report: where each copy the model expects happens.
+std::string copy_model_words(Strategy s, bool with_receive = true);
 
 } // namespace copyscope

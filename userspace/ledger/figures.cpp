@@ -79,6 +79,8 @@ void totals(Ledger& L, const Tally& t) {
     L.figures.receive_copy_bytes = by(message_receive, t.req_recv);
     L.figures.receive_copy_zerocopy_bytes = by(t.receive, t.total.recv_zc_flagged_bytes);
     L.figures.retransmit_bytes = by(t.retransmits, t.total.retrans_bytes);
+    L.figures.spliced_bytes = by(t.splice, t.spliced);
+    L.figures.registered_bytes = by(t.send, t.registered);
     L.deferred_copy_retransmit_bytes = by(t.delivery, t.deferred_retransmitted);
     L.receiver_in_this_kernel = t.receiver_here;
     if (t.nic)
@@ -120,6 +122,8 @@ NamespaceLedger namespace_ledger(const Tally& t, size_t i) {
     n.figures.receive_copy_bytes = by(t.receive, s.req_recv);
     n.figures.receive_copy_zerocopy_bytes = by(t.receive, k.recv_zc_flagged_bytes);
     n.figures.retransmit_bytes = by(t.retransmits, k.retrans_bytes);
+    n.figures.spliced_bytes = by(t.splice, s.sends_requests() ? k.splice_bytes : 0);
+    n.figures.registered_bytes = by(t.send, s.sends_requests() ? k.reg_zc_bytes : 0);
     n.raw = k;
     if (t.answers > 0) {
         n.response_send_copy_bytes = by(t.send, s.ans_send_copy);
@@ -147,8 +151,10 @@ ZerocopyNotifications notifications(const ZerocopyStats& z, const Tally& t) {
 // gives the share.
 void copies_per_byte(Ledger& L, const LedgerInput& in, const Tally& t) {
     const AppCounts& app = in.app;
-    L.copies_per_byte_expected = expected_copies_per_byte(
-        in.strategy, app, in.zerocopy, !t.far, t.sites.beside_path() > 0 || t.sites.no_sg > 0);
+    L.copies_per_byte_expected =
+        expected_copies_per_byte(in.strategy, app, in.zerocopy, !t.far,
+                                 t.sites.beside_path() > 0 || t.sites.no_sg > 0, in.io_uring);
+    L.copy_model = copy_model_words(in.strategy, !t.far);
     if (app.bytes_sent == 0) {
         L.copies_per_byte = Unsupported{"no bytes were sent"};
         return;
@@ -180,6 +186,17 @@ void copies_per_byte(Ledger& L, const LedgerInput& in, const Tally& t) {
     L.copies_per_byte_parts = parts;
 }
 
+// io_uring: the sender's CQE reads, and the kernel's count of the notifications it posted
+// where that hook ran.
+UringNotifications uring_notifications(const IoUringStats& u, const Tally& t) {
+    UringNotifications n;
+    n.runner = u;
+    if (t.io_uring_notifications)
+        n.kernel = KernelUringNotifications{t.total.uring_notifs, t.total.uring_notifs_copied,
+                                            *t.io_uring_notifications};
+    return n;
+}
+
 } // namespace
 
 Measured<uint64_t> pinned_pages_figure(const HookSource& hook, const KernelCounts& k) {
@@ -198,10 +215,11 @@ Ledger ledger_figures(const LedgerInput& in, const Tally& t) {
     for (size_t i = 0; i < t.sides.size(); ++i)
         L.by_namespace.push_back(namespace_ledger(t, i));
     if (in.zerocopy) L.zerocopy_notifications = notifications(*in.zerocopy, t);
+    if (in.io_uring) L.io_uring_notifications = uring_notifications(*in.io_uring, t);
     if (in.strategy == Strategy::zero_copy) L.send_limits = in.send_limits;
     copies_per_byte(L, in, t);
-    if (t.send && t.deferred && t.pinned > 0)
-        L.deferred_copy_percent = 100.0 * t.deferred_total / t.pinned;
+    if (t.send && t.deferred && t.by_reference() > 0)
+        L.deferred_copy_percent = 100.0 * t.deferred_total / t.by_reference();
     return L;
 }
 

@@ -2,6 +2,7 @@
 
 #include "ledger/checks.h"
 #include "ledger/figures.h"
+#include "ledger/paths_verdict.h"
 #include "ledger/tally.h"
 #include "ledger/verdict.h"
 
@@ -15,6 +16,7 @@ LedgerResult compute_ledger(const LedgerInput& in) {
     out.checks = std::move(log.evaluated);
     out.ledger.checks_not_evaluated = std::move(log.skipped);
     out.ledger.verdict = zerocopy_verdict(in, t);
+    if (!out.ledger.verdict) out.ledger.verdict = path_verdict(in, t);
     return out;
 }
 

@@ -40,8 +40,9 @@ struct LedgerInput {
     Transport transport = Transport::veth;
     AppCounts app;
     std::optional<ZerocopyStats> zerocopy;
-    std::optional<TracerView> tracer; // nullopt: no kernel-side view at all
-    std::string tracer_unavailable;   // why, when tracer is nullopt
+    std::optional<IoUringStats> io_uring; // io_uring strategies: the sender's CQE reads
+    std::optional<TracerView> tracer;     // nullopt: no kernel-side view at all
+    std::string tracer_unavailable;       // why, when tracer is nullopt
     // What the tracer says of itself, passed through to the ledger's "tracer" section.
     std::optional<HookMode> hook_mode;     // when its programs were loaded
     std::string tracer_note;               // e.g. the preferred forms failed to load

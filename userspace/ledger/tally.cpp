@@ -130,6 +130,8 @@ void add_up(Tally& t) {
             t.pinned += s.counts.zc_pinned_bytes;
             t.fallback += s.counts.zc_fallback_bytes + s.counts.zc_no_sockopt_bytes;
             t.no_sockopt += s.counts.zc_no_sockopt_bytes;
+            t.spliced += s.counts.splice_bytes;
+            t.registered += s.counts.reg_zc_bytes;
         }
         if (s.role == NamespaceRole::shared) t.shared_ns = true;
         if (s.sites.on_path() > most_on_path) {
@@ -166,6 +168,8 @@ Tally tally(const LedgerInput& in) {
     t.receive = source_of(in, hook_receive);
     t.retransmits = source_of(in, hook_retransmits);
     t.completions = source_of(in, hook_completions);
+    t.splice = source_of(in, hook_splice);
+    t.io_uring_notifications = source_of(in, hook_io_uring_notifications);
     t.local_delivery = copies_at_local_delivery(in.kernel_release);
     t.answers = in.app.response_bytes;
     place_receiver(t, in);

@@ -40,6 +40,7 @@ struct SideTally {
 struct Tally {
     HookSource send, pinned_pages, transmit, deferred, transmit_copies, delivery, receive,
         retransmits, completions;
+    HookSource splice, io_uring_notifications;
 
     bool nic = false;
     // Is the receiver in this kernel? Always, except for nic, where the tracer tells;
@@ -58,6 +59,11 @@ struct Tally {
     uint64_t pinned = 0, fallback = 0, no_sockopt = 0;
     CopySites sites;                     // every side's
     uint64_t recopied = 0;               // re-copies the delivery hook observed
+    uint64_t spliced = 0;    // sendfile: page-cache pages by reference
+    uint64_t registered = 0; // io_uring registered buffers by reference
+    // Bytes sent by reference from the application's memory, which a later copy (local
+    // delivery, a tap) may still copy: pinned per send or at registration.
+    uint64_t by_reference() const { return pinned + registered; }
     uint64_t deferred_total = 0;         // the messages' deferred copies, re-copies taken off
     uint64_t deferred_retransmitted = 0; // re-copies taken off (retransmitted or dropped)
     size_t recopied_side = 0;            // the side the re-copies are taken off

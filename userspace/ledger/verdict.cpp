@@ -7,7 +7,6 @@
 #include "common/format.h"
 
 namespace copyscope {
-namespace {
 
 // Where the receive path copied in this side, on this kernel.
 std::string where_received(NamespaceRole role, Transport t, std::optional<bool> local) {
@@ -35,6 +34,8 @@ std::string where_received(NamespaceRole role, Transport t, std::optional<bool> 
     }
     return "?";
 }
+
+namespace {
 
 // No kernel-side byte counts: the kernel's own notifications still tell.
 std::string from_notifications(const LedgerInput& in, const std::string& on,

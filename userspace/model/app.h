@@ -49,6 +49,36 @@ struct ZerocopyStats {
     bool operator==(const ZerocopyStats&) const = default;
 };
 
+// io_uring sends (io-uring, io-uring-zc, io-uring-zc-fixed), as the sender read its CQEs.
+// One request per field, the message's requests linked (IOSQE_IO_LINK) and only one such
+// chain in flight per socket, so the bytes reach the socket in order.
+struct IoUringStats {
+    uint64_t requests = 0;             // send requests submitted (SQEs)
+    uint64_t cqes = 0;                 // completion queue entries read
+    uint64_t cqes_more = 0;            // send CQEs with IORING_CQE_F_MORE: a notification follows
+    uint64_t notifications = 0;        // CQEs with IORING_CQE_F_NOTIF (SEND_ZC)
+    uint64_t notifications_copied = 0; // of those, res & IORING_NOTIF_USAGE_ZC_COPIED
+    uint64_t copied_request_bytes = 0; // bytes of the requests whose notification said COPIED
+    uint64_t registered_buffers = 0;   // buffers registered with the ring (fixed), at the end
+    uint64_t missing = 0;              // notifications that never arrived
+    double notification_wait_seconds = 0; // blocked waiting for a notification (buffer reuse)
+    double send_wait_seconds = 0;         // blocked waiting for the send CQEs of a chain
+
+    bool operator==(const IoUringStats&) const = default;
+};
+
+// sendfile: what the sender did to its memfd. The file's pages stay referenced by skbs
+// until the receiver has copied them, so a range is never written again in place: its
+// pages are released (fallocate PUNCH_HOLE) and fresh ones are faulted in for the next
+// message.
+struct SendfileStats {
+    uint64_t file_bytes_written = 0; // the fields copied into the file's mapping
+    uint64_t ranges_released = 0;    // fallocate(PUNCH_HOLE) calls before a range was reused
+    uint64_t bytes_released = 0;     // bytes of file those calls released
+
+    bool operator==(const SendfileStats&) const = default;
+};
+
 struct Check {
     std::string name;
     bool passed = false;

@@ -14,6 +14,14 @@ std::string_view to_string(Strategy s) {
         return "one-copy";
     case Strategy::zero_copy:
         return "zero-copy";
+    case Strategy::sendfile:
+        return "sendfile";
+    case Strategy::io_uring:
+        return "io-uring";
+    case Strategy::io_uring_zc:
+        return "io-uring-zc";
+    case Strategy::io_uring_zc_fixed:
+        return "io-uring-zc-fixed";
     }
     return "?";
 }

@@ -27,6 +27,8 @@ struct CellResult {
     // --hooks both: the same counts read through the tracepoint forms of the hooks.
     std::optional<Ledger> tracepoint_ledger;
     std::optional<CounterResult> counters; // nullopt: not measured
+    std::optional<IoUringStats> io_uring;  // io_uring strategies
+    std::optional<SendfileStats> sendfile; // sendfile
     // What the tracer's BPF programs cost; nullopt: not traced.
     std::optional<Measured<TracerCost>> tracer_cost;
 

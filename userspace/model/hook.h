@@ -38,15 +38,18 @@ inline constexpr const char* hook_delivery = "delivery";
 inline constexpr const char* hook_receive = "receive_copy";
 inline constexpr const char* hook_retransmits = "retransmits";
 inline constexpr const char* hook_completions = "completions";
+inline constexpr const char* hook_splice = "splice";
+inline constexpr const char* hook_io_uring_notifications = "io_uring_notifications";
 // Hooks only `copyscope trace` plans: UDP sends and receive copies (sock_send_length,
 // sock_recv_length), TCP close, following the children of traced processes.
 inline constexpr const char* hook_udp = "udp";
 inline constexpr const char* hook_socket_close = "socket_close";
 inline constexpr const char* hook_process_follow = "process_follow";
 // Every hook of `run`, in the order the tracer plans them.
-inline constexpr const char* all_hooks[] = {hook_send,     hook_pinned_pages,    hook_transmit,
-                                            hook_deferred, hook_transmit_copies, hook_delivery,
-                                            hook_receive,  hook_retransmits,     hook_completions};
+inline constexpr const char* all_hooks[] = {
+    hook_send,        hook_pinned_pages, hook_transmit,    hook_deferred,
+    hook_transmit_copies, hook_delivery, hook_receive,     hook_retransmits,
+    hook_completions, hook_splice,       hook_io_uring_notifications};
 
 // The form a hook took.
 struct HookChoice {

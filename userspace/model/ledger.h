@@ -41,6 +41,8 @@ struct ByteFigures {
     Measured<uint64_t> receive_copy_bytes;          // copied from skbs to the receiver
     Measured<uint64_t> receive_copy_zerocopy_bytes; // of those, from user pages (uncopied)
     Measured<uint64_t> retransmit_bytes;            // sent again by TCP, kept apart
+    Measured<uint64_t> spliced_bytes;   // sendfile: page-cache pages sent by reference
+    Measured<uint64_t> registered_bytes; // io_uring registered buffers sent by reference
 
     bool operator==(const ByteFigures&) const = default;
 };
@@ -72,6 +74,8 @@ inline constexpr ByteFigureDef byte_figures[] = {
     {"receive_copy_bytes", hook_receive, &ByteFigures::receive_copy_bytes},
     {"receive_copy_zerocopy_bytes", hook_receive, &ByteFigures::receive_copy_zerocopy_bytes},
     {"retransmit_bytes", hook_retransmits, &ByteFigures::retransmit_bytes},
+    {"spliced_bytes", hook_splice, &ByteFigures::spliced_bytes},
+    {"registered_bytes", hook_send, &ByteFigures::registered_bytes},
 };
 
 // What one namespace (or, for nic, one set of sockets) plays in the cell.
@@ -132,6 +136,23 @@ struct KernelCompletions {
     bool operator==(const KernelCompletions&) const = default;
 };
 
+// The kernel's own count of io_uring SEND_ZC notifications it posted for the cell's sockets.
+struct KernelUringNotifications {
+    uint64_t posted = 0;
+    uint64_t posted_copied = 0; // with IORING_NOTIF_USAGE_ZC_COPIED
+    HookMechanism mechanism = HookMechanism::tp_btf;
+
+    bool operator==(const KernelUringNotifications&) const = default;
+};
+
+// io_uring sends: the sender's CQE reads, and the kernel's count where its hook ran.
+struct UringNotifications {
+    IoUringStats runner;
+    std::optional<KernelUringNotifications> kernel;
+
+    bool operator==(const UringNotifications&) const = default;
+};
+
 struct ZerocopyNotifications {
     ZerocopyStats runner;                    // the runner's MSG_ERRQUEUE reads
     std::string source;                      // where `runner` comes from, in words
@@ -190,6 +211,7 @@ struct Ledger {
     std::optional<Responses> responses;                     // when there were answers
     std::vector<NamespaceLedger> by_namespace;
     std::optional<ZerocopyNotifications> zerocopy_notifications; // zero-copy cells
+    std::optional<UringNotifications> io_uring_notifications;    // io_uring cells
     std::optional<SendLimits> send_limits;                       // zero-copy cells
     Measured<double> copies_per_byte;
     std::optional<double> this_host_copies_per_byte; // nic
@@ -198,7 +220,9 @@ struct Ledger {
     std::optional<double> copies_per_byte_expected;
     std::optional<double> deferred_copy_percent; // of the pinned bytes
     std::vector<SkippedCheck> checks_not_evaluated;
-    std::optional<std::string> verdict; // zero-copy cells
+    std::optional<std::string> verdict; // zero-copy cells, and sendfile and io_uring ones
+    // The strategy's copy model in words: where each expected copy happens.
+    std::optional<std::string> copy_model;
 
     // nic with the receiver outside this kernel: only this host's copies are seen.
     bool receiver_outside() const { return receiver_in_this_kernel == false; }

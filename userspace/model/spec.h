@@ -9,7 +9,18 @@
 
 namespace copyscope {
 
-enum class Strategy { two_copy, per_field, one_copy, zero_copy };
+// The classroom four, then the send paths real programs use: sendfile(2) from a memfd,
+// io_uring's IORING_OP_SEND, IORING_OP_SEND_ZC, and SEND_ZC from registered buffers.
+enum class Strategy {
+    two_copy,
+    per_field,
+    one_copy,
+    zero_copy,
+    sendfile,
+    io_uring,
+    io_uring_zc,
+    io_uring_zc_fixed,
+};
 // veth: sender and receiver namespaces joined by a veth pair. loopback: one namespace, lo.
 // forward: sender -> router -> receiver namespaces, two veth pairs, the router forwards.
 // nic: the sender in copyscope's own namespace, sending to a `copyscope sink` elsewhere
@@ -27,8 +38,22 @@ std::string_view to_string(Pattern p);
 std::optional<Pattern> pattern_from_string(std::string_view name);
 std::optional<Strategy> strategy_from_string(std::string_view name);
 std::optional<Transport> transport_from_string(std::string_view name);
-inline constexpr Strategy all_strategies[] = {Strategy::two_copy, Strategy::per_field,
-                                              Strategy::one_copy, Strategy::zero_copy};
+inline constexpr Strategy classic_strategies[] = {Strategy::two_copy, Strategy::per_field,
+                                                  Strategy::one_copy, Strategy::zero_copy};
+inline constexpr Strategy path_strategies[] = {Strategy::sendfile, Strategy::io_uring,
+                                               Strategy::io_uring_zc, Strategy::io_uring_zc_fixed};
+inline constexpr Strategy all_strategies[] = {
+    Strategy::two_copy, Strategy::per_field, Strategy::one_copy,    Strategy::zero_copy,
+    Strategy::sendfile, Strategy::io_uring,  Strategy::io_uring_zc, Strategy::io_uring_zc_fixed};
+// Strategies that send through an io_uring ring, and those of them that send with
+// IORING_OP_SEND_ZC (notifications, usage flags).
+constexpr bool uses_io_uring(Strategy s) {
+    return s == Strategy::io_uring || s == Strategy::io_uring_zc ||
+           s == Strategy::io_uring_zc_fixed;
+}
+constexpr bool uses_send_zc(Strategy s) {
+    return s == Strategy::io_uring_zc || s == Strategy::io_uring_zc_fixed;
+}
 inline constexpr Transport all_transports[] = {Transport::veth, Transport::loopback,
                                                Transport::forward, Transport::nic};
 

@@ -60,6 +60,16 @@ json notifications_json(const ZerocopyNotifications& n) {
     return j;
 }
 
+json uring_notifications_json(const UringNotifications& n) {
+    json j = to_json(n.runner);
+    j["source"] = "sender: io_uring CQE reads";
+    if (n.kernel)
+        j["kernel"] = {{"posted", n.kernel->posted},
+                       {"posted_copied", n.kernel->posted_copied},
+                       {"mechanism", std::string(to_string(n.kernel->mechanism))}};
+    return j;
+}
+
 json send_limits_json(const SendLimits& l) {
     json j = {{"optmem_max", measured_json(l.optmem_max)}, {"cap_ipc_lock", l.cap_ipc_lock}};
     if (l.optmem_max) j["optmem_max_scope"] = l.optmem_max.source();
@@ -106,6 +116,25 @@ json to_json(const ZerocopyStats& z, const char* missing_key) {
             {missing_key, z.missing}};
 }
 
+json to_json(const IoUringStats& u) {
+    return {{"requests", u.requests},
+            {"cqes", u.cqes},
+            {"cqes_more", u.cqes_more},
+            {"notifications", u.notifications},
+            {"notifications_copied", u.notifications_copied},
+            {"copied_request_bytes", u.copied_request_bytes},
+            {"registered_buffers", u.registered_buffers},
+            {"missing_notifications", u.missing},
+            {"notification_wait_seconds", u.notification_wait_seconds},
+            {"send_wait_seconds", u.send_wait_seconds}};
+}
+
+json to_json(const SendfileStats& s) {
+    return {{"file_bytes_written", s.file_bytes_written},
+            {"ranges_released", s.ranges_released},
+            {"bytes_released", s.bytes_released}};
+}
+
 json to_json(const HookUse& h) {
     if (!h.form) return unsupported_json(h.form.reason());
     json j = {{"mechanism", std::string(to_string(h.form->mechanism))},
@@ -135,6 +164,8 @@ json to_json(const Ledger& L) {
         j["by_namespace"][std::string(to_string(n.role))] = namespace_json(n);
     j["zerocopy_notifications"] =
         L.zerocopy_notifications ? notifications_json(*L.zerocopy_notifications) : json(nullptr);
+    if (L.io_uring_notifications)
+        j["io_uring_notifications"] = uring_notifications_json(*L.io_uring_notifications);
     if (L.send_limits) j["send_limits"] = send_limits_json(*L.send_limits);
     copies_per_byte_json(L, j);
     j["deferred_copy_percent"] = optional_json(L.deferred_copy_percent);
@@ -142,6 +173,7 @@ json to_json(const Ledger& L) {
     for (const SkippedCheck& s : L.checks_not_evaluated)
         j["checks_not_evaluated"].push_back({{"check", s.check}, {"reason", s.reason}});
     j["verdict"] = optional_json(L.verdict);
+    j["copy_model"] = optional_json(L.copy_model);
     return j;
 }
 

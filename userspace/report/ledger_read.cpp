@@ -105,6 +105,17 @@ ZerocopyNotifications notifications_from_json(const JsonIn& j) {
     return n;
 }
 
+UringNotifications uring_notifications_from_json(const JsonIn& j) {
+    UringNotifications n;
+    n.runner = io_uring_stats_from_json(j);
+    if (auto k = j.find("kernel"))
+        n.kernel = KernelUringNotifications{
+            k->get_or<uint64_t>("posted", 0), k->get_or<uint64_t>("posted_copied", 0),
+            k->at("mechanism")
+                .as_enum<HookMechanism>(hook_mechanism_from_string, "hook mechanism")};
+    return n;
+}
+
 SendLimits send_limits_from_json(const JsonIn& j) {
     SendLimits l;
     l.optmem_max = j.measured<uint64_t>("optmem_max");
@@ -173,6 +184,29 @@ KernelCounts kernel_counts_from_json(const JsonIn& j) {
     return k;
 }
 
+IoUringStats io_uring_stats_from_json(const JsonIn& j) {
+    IoUringStats u;
+    u.requests = j.get_or<uint64_t>("requests", 0);
+    u.cqes = j.get_or<uint64_t>("cqes", 0);
+    u.cqes_more = j.get_or<uint64_t>("cqes_more", 0);
+    u.notifications = j.get_or<uint64_t>("notifications", 0);
+    u.notifications_copied = j.get_or<uint64_t>("notifications_copied", 0);
+    u.copied_request_bytes = j.get_or<uint64_t>("copied_request_bytes", 0);
+    u.registered_buffers = j.get_or<uint64_t>("registered_buffers", 0);
+    u.missing = j.get_or<uint64_t>("missing_notifications", 0);
+    u.notification_wait_seconds = j.get_or("notification_wait_seconds", 0.0);
+    u.send_wait_seconds = j.get_or("send_wait_seconds", 0.0);
+    return u;
+}
+
+SendfileStats sendfile_stats_from_json(const JsonIn& j) {
+    SendfileStats s;
+    s.file_bytes_written = j.get_or<uint64_t>("file_bytes_written", 0);
+    s.ranges_released = j.get_or<uint64_t>("ranges_released", 0);
+    s.bytes_released = j.get_or<uint64_t>("bytes_released", 0);
+    return s;
+}
+
 ZerocopyStats zerocopy_stats_from_json(const JsonIn& j, const char* missing_key) {
     ZerocopyStats z;
     z.sends = j.get_or<uint64_t>("sends", 0);
@@ -204,6 +238,8 @@ Ledger ledger_from_json(const JsonIn& j, const CellSpec& cell) {
     }
     if (auto z = j.find("zerocopy_notifications"))
         L.zerocopy_notifications = notifications_from_json(*z);
+    if (auto u = j.find("io_uring_notifications"))
+        L.io_uring_notifications = uring_notifications_from_json(*u);
     if (auto l = j.find("send_limits")) L.send_limits = send_limits_from_json(*l);
     copies_per_byte_from_json(j, L);
     L.deferred_copy_percent = j.optional<double>("deferred_copy_percent");
@@ -212,6 +248,7 @@ Ledger ledger_from_json(const JsonIn& j, const CellSpec& cell) {
             L.checks_not_evaluated.push_back(
                 {s.get_or<std::string>("check", ""), s.get_or<std::string>("reason", "")});
     L.verdict = j.optional<std::string>("verdict");
+    L.copy_model = j.optional<std::string>("copy_model");
     return L;
 }
 

@@ -147,6 +147,8 @@ json to_json(const CellResult& cell) {
                         {"max_us", l.max}, {"mean_us", l.mean}};
     }
     if (cell.zerocopy) j["zerocopy"] = to_json(*cell.zerocopy, "missing_completions");
+    if (cell.io_uring) j["io_uring"] = to_json(*cell.io_uring);
+    if (cell.sendfile) j["sendfile"] = to_json(*cell.sendfile);
     json checks = json::array();
     for (const Check& c : cell.checks) {
         json k = {{"name", c.name}, {"passed", c.passed}, {"detail", c.detail}};
@@ -204,6 +206,8 @@ CellResult cell_from_json(const JsonIn& j) {
     if (auto l = j.find("latency")) c.latency = latency_from_json(*l);
     if (auto z = j.find("zerocopy"))
         c.zerocopy = zerocopy_stats_from_json(*z, "missing_completions");
+    if (auto u = j.find("io_uring")) c.io_uring = io_uring_stats_from_json(*u);
+    if (auto f = j.find("sendfile")) c.sendfile = sendfile_stats_from_json(*f);
     if (auto checks = j.find("checks"))
         for (const JsonIn& k : checks->elements())
             c.checks.push_back({k.get<std::string>("name"), k.get<bool>("passed"),

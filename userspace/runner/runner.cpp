@@ -26,6 +26,19 @@ void accumulate(CellResult& result, const PhaseResult& rep) {
         if (!result.zerocopy) result.zerocopy = ZerocopyStats{};
         add_zerocopy(*result.zerocopy, *rep.zerocopy);
     }
+    if (rep.io_uring) {
+        // Registered buffers and missing notifications are levels: the last phase's.
+        IoUringStats& u = result.io_uring ? *result.io_uring : result.io_uring.emplace();
+        const uint64_t registered = rep.io_uring->registered_buffers;
+        const uint64_t missing = rep.io_uring->missing;
+        add_io_uring(u, *rep.io_uring);
+        u.registered_buffers = registered;
+        u.missing = missing;
+    }
+    if (rep.sendfile) {
+        if (!result.sendfile) result.sendfile = SendfileStats{};
+        add_sendfile(*result.sendfile, *rep.sendfile);
+    }
     result.seconds += rep.seconds;
     if (rep.seconds > 0)
         result.throughput.samples.push_back(double(rep.app.bytes_received) * 8 / rep.seconds / 1e9);
@@ -71,6 +84,15 @@ std::vector<Check> runner_checks(const CellResult& r) {
                               " zerocopy sends completed, " + std::to_string(z.missing) +
                               " missing",
                           true, "the kernel's notifications against the sends made"});
+    }
+    if (r.io_uring && uses_send_zc(r.spec.strategy)) {
+        const IoUringStats& u = *r.io_uring;
+        checks.push_back(
+            {"io_uring_all_notifications",
+             u.missing == 0 && u.notifications == u.cqes_more && u.notifications == u.requests,
+             std::to_string(u.notifications) + " notifications for " + std::to_string(u.requests) +
+                 " SEND_ZC requests (" + std::to_string(u.cqes_more) +
+                 " send CQEs announced one), " + std::to_string(u.missing) + " missing"});
     }
     return checks;
 }

@@ -75,6 +75,46 @@ ZerocopyStats since(const ZerocopyStats& after, const ZerocopyStats& before) {
 
 } // namespace
 
+void add_io_uring(IoUringStats& into, const IoUringStats& more) {
+    into.requests += more.requests;
+    into.cqes += more.cqes;
+    into.cqes_more += more.cqes_more;
+    into.notifications += more.notifications;
+    into.notifications_copied += more.notifications_copied;
+    into.copied_request_bytes += more.copied_request_bytes;
+    into.registered_buffers += more.registered_buffers;
+    into.missing += more.missing;
+    into.notification_wait_seconds += more.notification_wait_seconds;
+    into.send_wait_seconds += more.send_wait_seconds;
+}
+
+void add_sendfile(SendfileStats& into, const SendfileStats& more) {
+    into.file_bytes_written += more.file_bytes_written;
+    into.ranges_released += more.ranges_released;
+    into.bytes_released += more.bytes_released;
+}
+
+IoUringStats io_uring_since(const IoUringStats& a, const IoUringStats& b) {
+    IoUringStats d;
+    d.requests = a.requests - b.requests;
+    d.cqes = a.cqes - b.cqes;
+    d.cqes_more = a.cqes_more - b.cqes_more;
+    d.notifications = a.notifications - b.notifications;
+    d.notifications_copied = a.notifications_copied - b.notifications_copied;
+    d.copied_request_bytes = a.copied_request_bytes - b.copied_request_bytes;
+    d.registered_buffers = a.registered_buffers;
+    d.missing = a.missing;
+    d.notification_wait_seconds = a.notification_wait_seconds - b.notification_wait_seconds;
+    d.send_wait_seconds = a.send_wait_seconds - b.send_wait_seconds;
+    return d;
+}
+
+SendfileStats sendfile_since(const SendfileStats& a, const SendfileStats& b) {
+    return SendfileStats{a.file_bytes_written - b.file_bytes_written,
+                         a.ranges_released - b.ranges_released,
+                         a.bytes_released - b.bytes_released};
+}
+
 void add_zerocopy(ZerocopyStats& into, const ZerocopyStats& more) {
     into.sends += more.sends;
     into.completions += more.completions;
@@ -100,6 +140,8 @@ struct CellTraffic::Flow {
     // This phase's outcome.
     SendCounts sent_counts;
     std::optional<ZerocopyStats> zerocopy;
+    std::optional<IoUringStats> io_uring;
+    std::optional<SendfileStats> sendfile;
     uint64_t phase_received = 0;
     uint64_t payload_errors = 0;
     uint64_t responses = 0; // rr answers, a sink's tally
@@ -157,6 +199,8 @@ PhaseResult CellTraffic::run(double seconds, const std::vector<CellObserver*>& o
         f.end.store(seconds > 0 ? kOpenEnd : f.sent + messages_for(spec_, i) * spec_.message_size);
         f.sent_counts = {};
         f.zerocopy.reset();
+        f.io_uring.reset();
+        f.sendfile.reset();
         f.phase_received = f.payload_errors = f.responses = 0;
         f.round_trips.clear();
         f.receiver_done = {};
@@ -223,6 +267,8 @@ void CellTraffic::send_phase(Flow& f, unsigned index) {
     const int fd = f.sockets.sender.get();
     const SendCounts counts_before = f.sender ? f.sender->counts() : SendCounts{};
     const auto zerocopy_before = f.sender ? f.sender->zerocopy() : std::nullopt;
+    const auto io_uring_before = f.sender ? f.sender->io_uring() : std::nullopt;
+    const auto sendfile_before = f.sender ? f.sender->sendfile() : std::nullopt;
     try {
         if (!f.setup_error.empty()) throw RunError(f.setup_error);
         const bool timed = seconds_ > 0;
@@ -275,6 +321,10 @@ void CellTraffic::send_phase(Flow& f, unsigned index) {
             c.calls - counts_before.calls, c.user_copy_bytes - counts_before.user_copy_bytes};
         if (auto z = f.sender->zerocopy())
             f.zerocopy = since(*z, zerocopy_before.value_or(ZerocopyStats{}));
+        if (auto u = f.sender->io_uring())
+            f.io_uring = io_uring_since(*u, io_uring_before.value_or(IoUringStats{}));
+        if (auto k = f.sender->sendfile())
+            f.sendfile = sendfile_since(*k, sendfile_before.value_or(SendfileStats{}));
     }
 }
 
@@ -346,6 +396,8 @@ PhaseResult CellTraffic::collect(Clock::time_point t0) const {
     PhaseResult r;
     Clock::time_point last = t0;
     if (spec_.strategy == Strategy::zero_copy) r.zerocopy = ZerocopyStats{};
+    if (uses_io_uring(spec_.strategy)) r.io_uring = IoUringStats{};
+    if (spec_.strategy == Strategy::sendfile) r.sendfile = SendfileStats{};
     for (const auto& fp : flows_) {
         const Flow& f = *fp;
         r.app.bytes_sent += f.sent_counts.bytes;
@@ -358,6 +410,8 @@ PhaseResult CellTraffic::collect(Clock::time_point t0) const {
         r.round_trips.insert(r.round_trips.end(), f.round_trips.begin(), f.round_trips.end());
         last = std::max(last, f.receiver_done);
         if (f.zerocopy) add_zerocopy(*r.zerocopy, *f.zerocopy);
+        if (f.io_uring) add_io_uring(*r.io_uring, *f.io_uring);
+        if (f.sendfile) add_sendfile(*r.sendfile, *f.sendfile);
         if (r.error.empty()) r.error = !f.sender_error.empty() ? f.sender_error : f.receiver_error;
     }
     r.seconds = std::chrono::duration<double>(last - t0).count();

@@ -26,6 +26,8 @@ namespace copyscope {
 struct PhaseResult {
     AppCounts app;
     std::optional<ZerocopyStats> zerocopy;
+    std::optional<IoUringStats> io_uring;
+    std::optional<SendfileStats> sendfile;
     std::vector<double> round_trips; // rr: microseconds
     double seconds = 0;              // from the start to the last byte received
     std::string error;               // the first failure, if any
@@ -33,6 +35,13 @@ struct PhaseResult {
 
 // Adds one set of zero-copy notification counts to another.
 void add_zerocopy(ZerocopyStats& into, const ZerocopyStats& more);
+// The same for io_uring and sendfile counts (levels, such as registered buffers, add up
+// over connections).
+void add_io_uring(IoUringStats& into, const IoUringStats& more);
+void add_sendfile(SendfileStats& into, const SendfileStats& more);
+// What `after` adds to `before`, for counts that only grow; levels are taken from `after`.
+IoUringStats io_uring_since(const IoUringStats& after, const IoUringStats& before);
+SendfileStats sendfile_since(const SendfileStats& after, const SendfileStats& before);
 
 class CellTraffic {
   public:

@@ -5,7 +5,9 @@
 #include <vector>
 
 #include "common/errors.h"
+#include "strategies/io_uring_sender.h"
 #include "strategies/sender.h"
+#include "strategies/sendfile_sender.h"
 #include "strategies/zero_copy_sender.h"
 
 namespace copyscope {
@@ -130,10 +132,20 @@ class OneCopySender final : public MessageSender {
 
 std::unique_ptr<MessageSender> make_sender(const SenderOptions& options) {
     switch (options.strategy) {
-    case Strategy::two_copy: return std::make_unique<TwoCopySender>(options);
-    case Strategy::per_field: return std::make_unique<PerFieldSender>(options);
-    case Strategy::one_copy: return std::make_unique<OneCopySender>(options);
-    case Strategy::zero_copy: return std::make_unique<ZeroCopySender>(options);
+    case Strategy::two_copy:
+        return std::make_unique<TwoCopySender>(options);
+    case Strategy::per_field:
+        return std::make_unique<PerFieldSender>(options);
+    case Strategy::one_copy:
+        return std::make_unique<OneCopySender>(options);
+    case Strategy::zero_copy:
+        return std::make_unique<ZeroCopySender>(options);
+    case Strategy::sendfile:
+        return std::make_unique<SendfileSender>(options);
+    case Strategy::io_uring:
+    case Strategy::io_uring_zc:
+    case Strategy::io_uring_zc_fixed:
+        return std::make_unique<IoUringSender>(options);
     }
     throw RunError("unknown strategy");
 }

@@ -30,6 +30,10 @@ class MessageSender {
     const SendCounts& counts() const { return counts_; }
     // Zero-copy notifications; nullopt for strategies that do not use MSG_ZEROCOPY.
     virtual std::optional<ZerocopyStats> zerocopy() const { return std::nullopt; }
+    // io_uring CQEs and notifications; nullopt for strategies that do not use io_uring.
+    virtual std::optional<IoUringStats> io_uring() const { return std::nullopt; }
+    // What sendfile did to its file; nullopt for the other strategies.
+    virtual std::optional<SendfileStats> sendfile() const { return std::nullopt; }
 
   protected:
     SendCounts counts_;
@@ -41,6 +45,9 @@ struct SenderOptions {
     int fd = -1; // connected, blocking TCP socket with SO_SNDTIMEO set
     // Zero-copy: give up waiting for completions after this long without progress.
     int completion_timeout_ms = 10000;
+    // sendfile: rewrite the file's range in place instead of releasing its pages first.
+    // Never for measuring: only the test that shows the payload it corrupts sets it.
+    bool reuse_file_range_in_place = false;
 };
 
 std::unique_ptr<MessageSender> make_sender(const SenderOptions& options);

@@ -64,12 +64,21 @@ std::string hook_lines(const DoctorHook& h) {
     std::ostringstream out;
     char line[512];
     bool first = true;
+    // A hook may have two forms of one mechanism (by kernel version): the first usable one
+    // of the chosen mechanism is the one taken.
+    bool marked[2] = {false, false};
     for (const DoctorForm& form : h.forms) {
         std::string chosen_by;
-        for (const auto& [mode, choice] : {std::pair{"auto", &h.chosen_auto},
-                                           std::pair{"prefer-tracepoints", &h.chosen_tracepoints}})
-            if (*choice && **choice == form.mechanism)
+        int m = 0;
+        for (const auto& [mode, choice] :
+             {std::pair{"auto", &h.chosen_auto},
+              std::pair{"prefer-tracepoints", &h.chosen_tracepoints}}) {
+            if (*choice && **choice == form.mechanism && form.available && !marked[m]) {
                 chosen_by += (chosen_by.empty() ? "" : ", ") + std::string(mode);
+                marked[m] = true;
+            }
+            ++m;
+        }
         std::snprintf(line, sizeof line, "%-14s %-10s %-45s %-9s %-6s %s\n",
                       first ? h.hook.c_str() : "", std::string(to_string(form.mechanism)).c_str(),
                       join(form.targets, ", ").c_str(),

@@ -169,6 +169,65 @@ std::vector<HookForm> completion_forms() {
     };
 }
 
+// sendfile's spliced bytes: 6.1-6.4 have do_tcp_sendpages (tcp_sendmsg_locked never sees
+// them); from 6.5 they are tcp_sendmsg_locked's MSG_SPLICE_PAGES sends, counted by the send
+// hook's own program in whichever form it takes.
+std::vector<HookForm> splice_forms() {
+    return {
+        {fexit,
+         false,
+         exact,
+         "do_tcp_sendpages' return value (6.1-6.4: sendfile reaches TCP one page at a time "
+         "there, by reference; without NETIF_F_SG it copies through tcp_sendmsg_locked instead)",
+         {{AttachKind::fexit, {"do_tcp_sendpages"}}},
+         {"cs_splice_fexit"},
+         {}},
+        {fexit,
+         false,
+         exact,
+         "6.5+: tcp_sendmsg_locked's return value for a msghdr with MSG_SPLICE_PAGES, by "
+         "reference when the route has NETIF_F_SG, else a send copy (the send hook's program)",
+         {{AttachKind::fexit, {"tcp_sendmsg_locked"}}},
+         {"cs_send_fexit"},
+         {}},
+        {tp_btf,
+         true,
+         exact,
+         "sock_send_length's return value for a send whose tcp_sendmsg_locked tracepoint "
+         "(6.16+) saw MSG_SPLICE_PAGES, by reference when the route has NETIF_F_SG (the send "
+         "hook's programs)",
+         {{AttachKind::tp_btf, {"tcp_sendmsg_locked"}}, {AttachKind::tp_btf, {"sock_send_length"}}},
+         {"cs_send_tp_msg", "cs_send_tp_ret"},
+         {}},
+    };
+}
+
+// io_uring SEND_ZC notifications as the kernel posts them: the io_uring_complete tracepoint
+// (6.1+), for notification requests recorded when their send reached tcp_sendmsg_locked on
+// a lab socket.
+std::vector<HookForm> io_uring_notification_forms() {
+    const char* note = "io_uring_complete CQEs with IORING_CQE_F_NOTIF, and those with "
+                       "IORING_NOTIF_USAGE_ZC_COPIED, of the notification requests whose SEND_ZC "
+                       "reached tcp_sendmsg_locked on a lab socket (msg_ubuf -> request)";
+    return {
+        {fexit,
+         false,
+         exact,
+         note,
+         {{AttachKind::fexit, {"tcp_sendmsg_locked"}}, {AttachKind::tp_btf, {"io_uring_complete"}}},
+         {"cs_uring_note_fexit", "cs_uring_complete"},
+         {}},
+        {tp_btf,
+         true,
+         exact,
+         note,
+         {{AttachKind::tp_btf, {"tcp_sendmsg_locked"}},
+          {AttachKind::tp_btf, {"io_uring_complete"}}},
+         {"cs_uring_note_tp", "cs_uring_complete"},
+         {}},
+    };
+}
+
 // A hook with one tracepoint form.
 std::vector<HookForm> tracepoint_form(Evidence evidence, std::string note,
                                       std::vector<std::string> tracepoints,
@@ -213,6 +272,11 @@ const std::vector<HookSpec>& hook_catalog() {
                          "err argument, 6.17+; before, it fired only for successes)",
                          {"tcp_retransmit_skb"}, {"cs_retrans"})},
         {hook_completions, "MSG_ZEROCOPY completions and those flagged COPIED", completion_forms()},
+        {hook_splice, "sendfile's page-cache pages sent by reference (spliced bytes)",
+         splice_forms()},
+        {hook_io_uring_notifications,
+         "io_uring SEND_ZC notifications the kernel posted, and those flagged COPIED",
+         io_uring_notification_forms()},
         {hook_udp,
          "UDP: bytes sent and bytes copied to the reader (trace)",
          {{tp_btf,

@@ -94,6 +94,7 @@ class TracerObserver final : public CellObserver {
         in.transport = result.spec.transport;
         in.app = result.app;
         in.zerocopy = result.zerocopy;
+        in.io_uring = result.io_uring;
         in.kernel_release = kernel_features().release;
         in.send_limits = send_limits_;
         if (result.spec.warmup_seconds > 0)
