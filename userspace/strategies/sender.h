@@ -1,11 +1,12 @@
 #pragma once
 // The one interface every send strategy implements. A sender owns its message buffers and
-// writes whole messages to a connected TCP socket; partial sends are completed, never
-// dropped. Errors throw RunError.
+// writes whole messages to a connected TCP socket, partial sends completed, never dropped;
+// or, over UDP, as the datagrams of its DatagramPlan. Errors throw RunError.
 #include <functional>
 #include <memory>
 
 #include "model/cell.h"
+#include "strategies/datagrams.h"
 #include "strategies/message.h"
 
 namespace copyscope {
@@ -41,6 +42,8 @@ struct SenderOptions {
     int fd = -1; // connected, blocking TCP socket with SO_SNDTIMEO set
     // Zero-copy: give up waiting for completions after this long without progress.
     int completion_timeout_ms = 10000;
+    // udp: the message's datagrams (fd is a connected UDP socket); null for TCP.
+    const DatagramPlan* datagrams = nullptr;
 };
 
 std::unique_ptr<MessageSender> make_sender(const SenderOptions& options);
