@@ -405,3 +405,5 @@ int BPF_PROG(cs_zc_complete, struct sk_buff *skb, struct ubuf_info *uarg, bool s
 		c->v[CS_ZC_COMPLETED_COPIED] += len;
 	return 0;
 }
+
+#include "udp_zcrx.bpf.h"

@@ -33,13 +33,52 @@ nlohmann::json read_json(const std::filesystem::path& path) {
 const char* const full_reports[] = {"stream-veth", "loopback-forward", "rr",
                                     "untraced",    "repeated",         "nic-local"};
 
+// A JSON pointer with array indices and namespace roles as '*'.
+std::string generic_path(const std::string& path) {
+    std::string out;
+    std::string part;
+    auto flush = [&] {
+        const bool index =
+            !part.empty() && part.find_first_not_of("0123456789") == std::string::npos;
+        out += index || out.ends_with("/by_namespace/") ? "*" : part;
+        part.clear();
+    };
+    for (char c : path) {
+        if (c == '/') {
+            if (!out.empty() || !part.empty()) flush();
+            out += '/';
+        } else {
+            part += c;
+        }
+    }
+    flush();
+    return out;
+}
+
+// What this version writes that the fixtures' version did not (their defaults: a tcp
+// stream received by copy; counters and figures of hooks it did not have). Nothing else
+// may differ.
+bool added_since_fixtures(const std::string& path) {
+    const std::string p = generic_path(path);
+    static const std::set<std::string> added = {
+        "/cells/*/protocol", "/cells/*/receive", "/cells/*/ledger/receive_mapped_bytes",
+        "/cells/*/ledger/by_namespace/*/receive_mapped_bytes"};
+    if (added.count(p)) return true;
+    const std::string raw = "/cells/*/ledger/by_namespace/*/raw/";
+    return p.starts_with(raw + "udp_") || p.starts_with(raw + "zcrx_");
+}
+
 TEST(RoundTrip, RealReportsComeBackUnchanged) {
     for (const char* name : full_reports) {
         const nlohmann::json j =
             read_json(source_dir / "tests/report/data" / (std::string(name) + ".json"));
         const Report r = report_from_json(j);
         const nlohmann::json again = to_json(r);
-        EXPECT_EQ(again, j) << name << ": " << nlohmann::json::diff(j, again).dump(1);
+        for (const nlohmann::json& op : nlohmann::json::diff(j, again)) {
+            const std::string path = op["path"].get<std::string>();
+            EXPECT_TRUE(op["op"] == "add" && added_since_fixtures(path))
+                << name << ": " << op.dump();
+        }
         // Typed all the way: reading the written report gives the same value.
         const Report r2 = report_from_json(again);
         ASSERT_EQ(r2.cells.size(), r.cells.size()) << name;
@@ -188,6 +227,7 @@ TEST(DoctorJson, TracerDoctorAsBefore) {
                               .tracefs = "mounted at /sys/kernel/tracing",
                               .kprobes = false,
                               .bpf = {true, ""},
+                              .cgroup_getsockopt = {true, ""},
                               .fentry = {},
                               .fexit = {},
                               .tp_btf = {}};

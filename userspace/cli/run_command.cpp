@@ -9,6 +9,7 @@
 #include "cli/subcommands.h"
 #include "common/errors.h"
 #include "lab/lab.h"
+#include "runner/receive_paths.h"
 
 namespace copyscope {
 
@@ -265,6 +266,11 @@ RunCommand finish_run(RunInputs& in) {
     cmd.plan = plan_paths(preset, tr, s, z, t, proto, paths);
     if (cmd.plan.empty())
         throw UsageError("--preset " + in.cmd.preset + ": no cell left to run with these lists");
+    if (std::any_of(cmd.plan.begin(), cmd.plan.end(),
+                    [](const CellSpec& c) { return c.receive == Receive::zerocopy; }))
+        if (auto why = zerocopy_receive_refused())
+            throw UsageError("--receive zerocopy: this kernel refuses TCP_ZEROCOPY_RECEIVE (" +
+                             *why + ")");
     cmd.trace = !in.no_trace;
     cmd.cpu_placement = *placement;
     return cmd;

@@ -21,9 +21,11 @@ uint64_t deferred_bytes(const KernelCounts& k, std::optional<HookMechanism> mech
 // Copies per byte the strategy's model predicts: user copy + kernel copy or, for
 // zero-copy, the fraction of sends the kernel reported COPIED + the receive copy (left out
 // when the receiver is outside this kernel). nullopt when the model cannot say (no bytes,
-// zero-copy without completions).
+// zero-copy without completions). `receive_as_counted` (udp, zerocopy receive): the receive
+// copy is the bytes received less those mapped, per byte sent, instead of 1.
 std::optional<double> expected_copies_per_byte(Strategy s, const AppCounts& app,
                                                const std::optional<ZerocopyStats>& zc,
-                                               bool with_receive = true);
+                                               bool with_receive = true,
+                                               bool receive_as_counted = false);
 
 } // namespace copyscope

@@ -40,6 +40,7 @@ void totals(Ledger& L, const Tally& t) {
     L.figures.deferred_copy_bytes = by(t.deferred, t.deferred_total);
     L.figures.receive_copy_bytes = by(message_receive, t.req_recv);
     L.figures.retransmit_bytes = by(t.retransmits, t.total.retrans_bytes);
+    L.figures.receive_mapped_bytes = by(t.mapped, t.total.zcrx_mapped_bytes);
     L.deferred_copy_retransmit_bytes = by(t.retransmits, t.deferred_retransmitted);
     L.receiver_in_this_kernel = t.receiver_here;
     if (t.nic)
@@ -70,12 +71,15 @@ NamespaceLedger namespace_ledger(const Tally& t, size_t i) {
     n.inode = s.inode;
     const uint64_t deferred = s.deferred - (i == t.recopied_side ? t.deferred_retransmitted : 0);
     n.figures.kernel_send_copy_bytes = by(t.send, s.req_send_copy);
-    n.figures.zerocopy_pinned_bytes = by(t.send, s.sends_requests() ? k.zc_pinned_bytes : 0);
+    n.figures.zerocopy_pinned_bytes =
+        by(t.send, s.sends_requests() ? k.zc_pinned_bytes + s.udp_pinned : 0);
     n.figures.pinned_pages = by(t.pinned_pages, k.xmit_zc_pages);
-    n.figures.zerocopy_fallback_bytes = by(t.send, s.sends_requests() ? k.zc_fallback_bytes : 0);
+    n.figures.zerocopy_fallback_bytes =
+        by(t.send, s.sends_requests() ? k.zc_fallback_bytes + s.udp_fallback : 0);
     n.figures.deferred_copy_bytes = by(t.deferred, deferred);
     n.figures.receive_copy_bytes = by(t.receive, s.req_recv);
     n.figures.retransmit_bytes = by(t.retransmits, k.retrans_bytes);
+    n.figures.receive_mapped_bytes = by(t.mapped, k.zcrx_mapped_bytes);
     n.raw = k;
     if (t.answers > 0) {
         n.response_send_copy_bytes = by(t.send, s.ans_send_copy);
@@ -103,7 +107,9 @@ ZerocopyNotifications notifications(const ZerocopyStats& z, const Tally& t) {
 // gives the share.
 void copies_per_byte(Ledger& L, const LedgerInput& in, const Tally& t) {
     const AppCounts& app = in.app;
-    L.copies_per_byte_expected = expected_copies_per_byte(in.strategy, app, in.zerocopy, !t.far);
+    L.copies_per_byte_expected =
+        expected_copies_per_byte(in.strategy, app, in.zerocopy, !t.far,
+                                 in.protocol == Protocol::udp || in.receive == Receive::zerocopy);
     if (app.bytes_sent == 0) {
         L.copies_per_byte = Unsupported{"no bytes were sent"};
         return;

@@ -38,6 +38,8 @@ struct TracerView {
 struct LedgerInput {
     Strategy strategy = Strategy::one_copy;
     Transport transport = Transport::veth;
+    Protocol protocol = Protocol::tcp;
+    Receive receive = Receive::copy;
     AppCounts app;
     std::optional<ZerocopyStats> zerocopy;
     std::optional<TracerView> tracer; // nullopt: no kernel-side view at all

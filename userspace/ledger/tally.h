@@ -25,6 +25,7 @@ struct SideTally {
     uint64_t req_send_copy = 0, ans_send_copy = 0;
     uint64_t req_recv = 0, ans_recv = 0;
     uint64_t deferred = 0; // per the deferred hook's mechanism, retransmitted re-copies included
+    uint64_t udp_pinned = 0, udp_fallback = 0; // udp cells: MSG_ZEROCOPY bytes pinned, copied
 
     // The messages' sends (and so their pinned and fallback bytes) are counted here.
     bool sends_requests() const {
@@ -34,6 +35,8 @@ struct SideTally {
 
 struct Tally {
     HookSource send, pinned_pages, deferred, receive, retransmits, completions;
+    HookSource mapped; // TCP_ZEROCOPY_RECEIVE
+    bool udp = false;  // the send and receive hooks are udp's
 
     bool nic = false;
     // Is the receiver in this kernel? Always, except for nic, where the tracer tells;

@@ -49,8 +49,11 @@ std::string copies_in_words(const LedgerInput& in, const Tally& t) {
     std::vector<std::string> parts;
     if (t.fallback > 0)
         parts.push_back(format_percent(100.0 * t.fallback / zc_bytes) +
-                        " of zerocopy bytes copied at send time (fallback: no SOCK_ZEROCOPY "
-                        "or no scatter-gather on the route)");
+                        (t.udp ? " of zerocopy bytes copied at send time (udp fallback: a "
+                                 "datagram above the MTU without GSO, corked, or no "
+                                 "scatter-gather or checksum offload on the route)"
+                               : " of zerocopy bytes copied at send time (fallback: no "
+                                 "SOCK_ZEROCOPY or no scatter-gather on the route)"));
     std::vector<std::pair<uint64_t, std::string>> where;
     for (const SideTally& s : t.sides) {
         const uint64_t d = std::min(s.deferred, t.pinned);

@@ -13,8 +13,17 @@ namespace copyscope {
 
 // How a hook's count is obtained. fentry/fexit/kprobe: on a kernel function; tp_btf and
 // tracepoint: on a tracepoint (BTF-typed or classic); inferred: derived from other hooks;
-// userspace: by the runner itself (no BPF).
-enum class HookMechanism { fentry, fexit, kprobe, tp_btf, tracepoint, inferred, userspace };
+// userspace: by the runner itself (no BPF); cgroup_sockopt: a cgroup getsockopt program.
+enum class HookMechanism {
+    fentry,
+    fexit,
+    kprobe,
+    tp_btf,
+    tracepoint,
+    inferred,
+    userspace,
+    cgroup_sockopt
+};
 
 std::string_view to_string(HookMechanism m);
 std::optional<HookMechanism> hook_mechanism_from_string(std::string_view text);
@@ -33,9 +42,15 @@ inline constexpr const char* hook_deferred = "deferred_copy";
 inline constexpr const char* hook_receive = "receive_copy";
 inline constexpr const char* hook_retransmits = "retransmits";
 inline constexpr const char* hook_completions = "completions";
+inline constexpr const char* hook_udp_send = "udp_send";
+inline constexpr const char* hook_udp_pinned = "udp_pinned";
+inline constexpr const char* hook_udp_receive = "udp_receive";
+inline constexpr const char* hook_receive_mapped = "receive_mapped";
 // Every hook, in the order the tracer plans them.
-inline constexpr const char* all_hooks[] = {hook_send,    hook_pinned_pages, hook_deferred,
-                                            hook_receive, hook_retransmits,  hook_completions};
+inline constexpr const char* all_hooks[] = {
+    hook_send,        hook_pinned_pages, hook_deferred,   hook_receive,
+    hook_retransmits, hook_completions,  hook_udp_send,   hook_udp_pinned,
+    hook_udp_receive, hook_receive_mapped};
 
 // The form a hook took.
 struct HookChoice {

@@ -26,6 +26,7 @@ struct ByteFigures {
     Measured<uint64_t> deferred_copy_bytes;     // zerocopy pages copied later
     Measured<uint64_t> receive_copy_bytes;      // copied from skbs to the receiver
     Measured<uint64_t> retransmit_bytes;        // sent again by TCP, kept apart
+    Measured<uint64_t> receive_mapped_bytes;    // mapped by TCP_ZEROCOPY_RECEIVE, not copied
 
     bool operator==(const ByteFigures&) const = default;
 };
@@ -45,6 +46,7 @@ inline constexpr ByteFigureDef byte_figures[] = {
     {"deferred_copy_bytes", hook_deferred, &ByteFigures::deferred_copy_bytes},
     {"receive_copy_bytes", hook_receive, &ByteFigures::receive_copy_bytes},
     {"retransmit_bytes", hook_retransmits, &ByteFigures::retransmit_bytes},
+    {"receive_mapped_bytes", hook_receive_mapped, &ByteFigures::receive_mapped_bytes},
 };
 
 // What one namespace (or, for nic, one set of sockets) plays in the cell.

@@ -52,6 +52,17 @@ const std::vector<CsvColumn>& csv_columns() {
         {"instructions_per_byte", "/counters/derived/thread/instructions_per_byte"},
         {"cache_misses_per_kib", "/counters/derived/thread/cache_misses_per_kib"},
         {"system_cpu_seconds_per_gib", "/counters/derived/system/cpu_seconds_per_gib"},
+        // The udp and zerocopy-receive paths.
+        {"protocol", "/protocol"},
+        {"udp_gso_bytes", "/udp_gso"},
+        {"receive", "/receive"},
+        {"udp_datagrams_sent", "/udp/datagrams_sent"},
+        {"udp_datagrams_dropped", "/udp/datagrams_dropped"},
+        {"udp_bytes_dropped", "/udp/bytes_dropped"},
+        {"udp_lost_percent", "/udp/lost_percent"},
+        {"receive_mapped_bytes", "/receive_zerocopy/mapped_bytes"},
+        {"receive_copied_bytes", "/receive_zerocopy/copied_bytes"},
+        {"receive_mapped_bytes_kernel", "/ledger/receive_mapped_bytes"},
     };
     return columns;
 }
@@ -61,7 +72,8 @@ namespace {
 std::string quote(const std::string& s) {
     if (s.find_first_of(",\"\n") == std::string::npos) return s;
     std::string out = "\"";
-    for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    for (char c : s)
+        out += c == '"' ? std::string("\"\"") : std::string(1, c);
     return out + "\"";
 }
 
@@ -82,10 +94,12 @@ std::string csv_value(const nlohmann::json& cell, const std::string& pointer) {
 std::string cells_to_csv(const nlohmann::json& cells) {
     std::ostringstream out;
     const auto& cols = csv_columns();
-    for (size_t i = 0; i < cols.size(); ++i) out << (i ? "," : "") << cols[i].name;
+    for (size_t i = 0; i < cols.size(); ++i)
+        out << (i ? "," : "") << cols[i].name;
     out << '\n';
     for (const nlohmann::json& cell : cells) {
-        for (size_t i = 0; i < cols.size(); ++i) out << (i ? "," : "") << csv_value(cell, cols[i].pointer);
+        for (size_t i = 0; i < cols.size(); ++i)
+            out << (i ? "," : "") << csv_value(cell, cols[i].pointer);
         out << '\n';
     }
     return out.str();

@@ -3,16 +3,21 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <limits>
+#include <sstream>
 
 #include <linux/sock_diag.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 
 #include "common/errors.h"
+#include "common/unique_fd.h"
 #include "strategies/message.h"
 
 namespace copyscope {
@@ -48,7 +53,49 @@ bool wait_readable(int fd, int timeout_ms) {
     return r > 0;
 }
 
+// The value under `field` in /proc/net/snmp's `Udp:` lines (a header line, then values).
+uint64_t snmp_udp(const std::string& text, const std::string& field) {
+    std::istringstream in(text);
+    std::string header, values;
+    while (std::getline(in, header)) {
+        if (header.rfind("Udp: ", 0) != 0 || !std::getline(in, values)) continue;
+        std::istringstream h(header), v(values);
+        std::string name, value;
+        while (h >> name && v >> value)
+            if (name == field) return std::stoull(value);
+    }
+    throw RunError("/proc/net/snmp: no Udp " + field);
+}
+
+std::string read_text(const char* path) {
+    std::ifstream f(path);
+    if (!f) throw RunError(errno_message(std::string("open ") + path, errno));
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
 } // namespace
+
+NamespaceDrops namespace_drops(const NetNs& ns) {
+    NetnsGuard in(ns);
+    // thread-self: this thread's namespace (/proc/net is the process leader's).
+    const std::string snmp = read_text("/proc/thread-self/net/snmp");
+    NamespaceDrops d;
+    d.udp_rcvbuf_errors = snmp_udp(snmp, "RcvbufErrors");
+    d.udp_in_errors = snmp_udp(snmp, "InErrors");
+    // /proc/net/dev: "name: rx_bytes rx_packets rx_errs rx_drop ..." after two header lines.
+    std::istringstream dev(read_text("/proc/thread-self/net/dev"));
+    std::string line;
+    for (int i = 0; std::getline(dev, line); ++i) {
+        const size_t colon = line.find(':');
+        if (i < 2 || colon == std::string::npos) continue;
+        std::istringstream v(line.substr(colon + 1));
+        uint64_t bytes = 0, packets = 0, errs = 0, drop = 0;
+        if (v >> bytes >> packets >> errs >> drop) d.device_rx_dropped += drop;
+    }
+    return d;
+}
 
 uint64_t socket_drops(int fd) {
     uint32_t info[SK_MEMINFO_VARS] = {};
@@ -103,6 +150,24 @@ void DatagramReceiver::receive(int fd, bool verify, std::vector<std::byte>& buff
     }
 }
 
+std::optional<std::string> zerocopy_receive_refused() {
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) return errno_message("socket (tcp)", errno);
+    void* window = ::mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd.get(), 0);
+    if (window == MAP_FAILED) return errno_message("mmap of a TCP socket", errno);
+    ZerocopyReceiveArgs zc{};
+    zc.address = reinterpret_cast<uint64_t>(window);
+    zc.length = 4096;
+    socklen_t len = sizeof zc;
+    // An unconnected socket has nothing to map: 0 or ENOTCONN where the option exists.
+    const int r = ::getsockopt(fd.get(), IPPROTO_TCP, TCP_ZEROCOPY_RECEIVE, &zc, &len);
+    const int err = errno;
+    ::munmap(window, 4096);
+    if (r != 0 && (err == ENOPROTOOPT || err == EOPNOTSUPP || err == EPERM || err == EACCES))
+        return errno_message("getsockopt(TCP_ZEROCOPY_RECEIVE)", err);
+    return std::nullopt;
+}
+
 MappedReceiver::MappedReceiver(int fd) : fd_(fd) {
     window_ = ::mmap(nullptr, kWindow, PROT_READ, MAP_SHARED, fd, 0);
     if (window_ == MAP_FAILED) {
@@ -146,12 +211,21 @@ MappedReceiver::Got MappedReceiver::receive(std::vector<std::byte>& buffer, uint
         }
     }
     if (got.mapped == 0 && got.copied == 0) {
-        if (!wait_readable(fd_, timeout_ms))
+        // Nothing queued: wait. The peer's FIN is a hang-up with nothing left to read (not
+        // a MSG_PEEK: a peek copies, and the ledger would count it).
+        pollfd p{fd_, POLLIN | POLLRDHUP, 0};
+        int r;
+        do {
+            r = ::poll(&p, 1, timeout_ms);
+        } while (r < 0 && errno == EINTR);
+        if (r < 0) throw RunError(errno_message("poll", errno));
+        if (r == 0)
             throw RunError("zerocopy receive: nothing for " + std::to_string(timeout_ms) +
                            " ms: the sender stopped sending");
-        std::byte probe;
-        ssize_t n = ::recv(fd_, &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (n == 0) got.eof = true;
+        int queued = 0;
+        if ((p.revents & (POLLRDHUP | POLLHUP)) && ::ioctl(fd_, SIOCINQ, &queued) == 0 &&
+            queued == 0)
+            got.eof = true;
     }
     return got;
 }

@@ -7,8 +7,10 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <string>
 #include <vector>
 
+#include "lab/netns.h"
 #include "strategies/datagrams.h"
 
 namespace copyscope {
@@ -17,6 +19,15 @@ namespace copyscope {
 // SK_MEMINFO_DROPS): datagrams (segments, with GSO) that found its queue full. Unlike
 // SO_RXQ_OVFL it includes drops after the last datagram received.
 uint64_t socket_drops(int fd);
+
+// What a namespace counted as dropped so far: its UDP MIB (/proc/net/snmp Udp: RcvbufErrors,
+// datagrams a socket's full queue refused; InErrors, every receive error) and the packets
+// its devices dropped before any socket (rx_dropped of every link: a full backlog queue
+// drops there; a GSO packet holds many datagrams).
+struct NamespaceDrops {
+    uint64_t udp_rcvbuf_errors = 0, udp_in_errors = 0, device_rx_dropped = 0;
+};
+NamespaceDrops namespace_drops(const NetNs& ns);
 
 // One UDP flow's receiving end, kept for the whole cell.
 struct DatagramReceiver {
@@ -37,6 +48,10 @@ struct DatagramReceiver {
                  const std::function<uint64_t()>& target, const std::atomic<bool>& broken,
                  int quiet_ms, int timeout_ms);
 };
+
+// Why this kernel refuses TCP_ZEROCOPY_RECEIVE (mmap of a TCP socket, or the option on
+// it), or nullopt: it takes it. Asked before any cell starts.
+std::optional<std::string> zerocopy_receive_refused();
 
 // A TCP receiving end using TCP_ZEROCOPY_RECEIVE: a window of the socket mmap()ed once,
 // each call maps the whole pages at the head of the receive queue into it, and what the

@@ -126,6 +126,9 @@ struct CellTraffic::Flow {
     std::unique_ptr<DatagramReceiver> datagram_receiver;
     uint64_t phase_datagrams_sent = 0, phase_datagrams_received = 0;
     uint64_t phase_datagrams_dropped = 0, phase_bytes_dropped = 0;
+    // The socket's drop counter at the end of the last phase (a new socket's is 0): the
+    // sender may drop datagrams before this thread reads it at the start of a phase.
+    uint64_t socket_drops_seen = 0;
     // receive zerocopy: the mapped window, and this phase's mapped and copied bytes.
     std::unique_ptr<MappedReceiver> mapped_receiver;
     uint64_t phase_mapped = 0, phase_copied = 0;
@@ -147,6 +150,7 @@ CellTraffic::CellTraffic(const CellSpec& spec, const Lab& lab, const RunnerOptio
     std::optional<UdpOptions> udp;
     if (spec.protocol == Protocol::udp) {
         datagrams_ = plan_datagrams(spec.message_size, spec.udp_gso);
+        receiver_ns_ = &lab.receiver_ns();
         udp = UdpOptions{spec.udp_gso, kUdpReceiveBuffer};
     }
     auto connections = open_connections(lab, spec.threads, options.socket_timeout_seconds, udp);
@@ -209,11 +213,21 @@ PhaseResult CellTraffic::run(double seconds, const std::vector<CellObserver*>& o
         f.sender_error.clear();
         f.receiver_error.clear();
     }
+    const std::optional<NamespaceDrops> drops_before =
+        receiver_ns_ ? std::optional(namespace_drops(*receiver_ns_)) : std::nullopt;
     meet_.arrive_and_wait(); // the phase is set
     meet_.arrive_and_wait(); // every thread is ready
     const Clock::time_point t0 = Clock::now();
     meet_.arrive_and_wait(); // the phase is over
     PhaseResult result = collect(t0);
+    if (drops_before) {
+        const NamespaceDrops after = namespace_drops(*receiver_ns_);
+        result.app.namespace_udp_rcvbuf_errors =
+            after.udp_rcvbuf_errors - drops_before->udp_rcvbuf_errors;
+        result.app.namespace_udp_in_errors = after.udp_in_errors - drops_before->udp_in_errors;
+        result.app.device_rx_dropped_packets =
+            after.device_rx_dropped - drops_before->device_rx_dropped;
+    }
     if (!result.error.empty() || remote_) usable_ = false;
     return result;
 }
@@ -384,7 +398,6 @@ void CellTraffic::receive_datagram_phase(Flow& f) {
     const int fd = f.sockets.receiver.get();
     DatagramReceiver& r = *f.datagram_receiver;
     f.buffer.resize(kMaxUdpPayload + 1); // one more: a longer datagram shows as truncated
-    const uint64_t drops_before = socket_drops_or_zero(fd);
     try {
         r.receive(
             fd, spec_.verify_payload, f.buffer,
@@ -398,7 +411,9 @@ void CellTraffic::receive_datagram_phase(Flow& f) {
     f.phase_received = r.phase_bytes;
     f.payload_errors = r.phase_errors;
     f.phase_datagrams_received = r.phase_datagrams;
-    f.phase_datagrams_dropped = socket_drops_or_zero(fd) - drops_before;
+    const uint64_t drops = socket_drops_or_zero(fd);
+    f.phase_datagrams_dropped = drops - std::min(drops, f.socket_drops_seen);
+    f.socket_drops_seen = drops;
     f.receiver_done = Clock::now();
 }
 

@@ -75,6 +75,7 @@ class CellTraffic {
     ThreadPlacement placement_;
     bool remote_;                           // the receiver is a sink outside the lab
     std::optional<DatagramPlan> datagrams_; // udp
+    const NetNs* receiver_ns_ = nullptr;    // udp: where drops are counted
     bool usable_ = true;
     std::vector<std::unique_ptr<Flow>> flows_;
     // Every thread and the runner meet here three times a phase: the phase is set, each

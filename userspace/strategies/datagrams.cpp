@@ -55,6 +55,71 @@ DatagramPlan plan_datagrams(uint64_t message_size, uint32_t gso) {
     return p;
 }
 
+namespace {
+
+// MSG_ZEROCOPY pins a send's pages as fragments of one skb, at most MAX_SKB_FRAGS (17 by
+// default) of them, else EMSGSIZE; the fields are apart, so each spans its own pages.
+constexpr size_t kMaxSkbFrags = 17;
+constexpr uintptr_t kPage = 4096;
+
+size_t pages_spanned(const iovec* part, size_t n) {
+    size_t pages = 0;
+    for (size_t i = 0; i < n; ++i) {
+        const uintptr_t start = reinterpret_cast<uintptr_t>(part[i].iov_base);
+        if (part[i].iov_len > 0) pages += (start + part[i].iov_len - 1) / kPage - start / kPage + 1;
+    }
+    return pages;
+}
+
+using Slice = std::array<iovec, kFieldsPerMessage + 1>;
+
+// The bytes [from, from + len) of `part` as iovecs; returns their count.
+size_t sub_slice(const Slice& part, size_t n, size_t from, size_t len, Slice& out) {
+    size_t m = 0;
+    for (size_t i = 0; i < n && len > 0; ++i) {
+        if (from >= part[i].iov_len) {
+            from -= part[i].iov_len;
+            continue;
+        }
+        const size_t take = std::min(len, part[i].iov_len - from);
+        out[m++] = iovec{static_cast<std::byte*>(part[i].iov_base) + from, take};
+        len -= take;
+        from = 0;
+    }
+    return m;
+}
+
+// One sendmsg of a whole datagram (or GSO segments): all or an error.
+void send_one(int fd, const iovec* iov, size_t n, size_t bytes, int flags,
+              const std::function<void()>& on_enobufs) {
+    for (;;) {
+        msghdr msg{};
+        msg.msg_iov = const_cast<iovec*>(iov);
+        msg.msg_iovlen = n;
+        ssize_t sent = ::sendmsg(fd, &msg, flags | MSG_NOSIGNAL);
+        if (sent < 0) {
+            if (errno == EINTR) continue;
+            if (errno == ENOBUFS && on_enobufs) {
+                on_enobufs();
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) throw RunError("sendmsg (udp) timed out");
+            if (errno == EMSGSIZE && (flags & MSG_ZEROCOPY))
+                throw RunError("sendmsg (udp, MSG_ZEROCOPY, " + std::to_string(bytes) +
+                               " bytes): EMSGSIZE: its " + std::to_string(pages_spanned(iov, n)) +
+                               " pages are more than one skb's 17 fragments (MAX_SKB_FRAGS)");
+            throw RunError(
+                errno_message("sendmsg (udp, " + std::to_string(bytes) + " bytes)", errno));
+        }
+        if (size_t(sent) != bytes)
+            throw RunError("sendmsg (udp) sent " + std::to_string(sent) + " of " +
+                           std::to_string(bytes) + " bytes");
+        return;
+    }
+}
+
+} // namespace
+
 uint64_t send_datagrams(int fd, const iovec* iov, size_t iovcnt, const DatagramPlan& plan,
                         int flags, const std::function<void()>& on_call,
                         const std::function<void()>& on_enobufs) {
@@ -62,7 +127,7 @@ uint64_t send_datagrams(int fd, const iovec* iov, size_t iovcnt, const DatagramP
     size_t field = 0, skip = 0; // where the next send starts: iov[field] + skip
     for (uint32_t piece : plan.sends) {
         // The iovec slice [here, here + piece): whole fields, the ends cut.
-        std::array<iovec, kFieldsPerMessage + 1> part{};
+        Slice part{};
         size_t n = 0, left = piece, f = field, s = skip;
         while (left > 0 && f < iovcnt && n < part.size()) {
             const size_t take = std::min(left, iov[f].iov_len - s);
@@ -75,29 +140,33 @@ uint64_t send_datagrams(int fd, const iovec* iov, size_t iovcnt, const DatagramP
             }
         }
         if (left > 0) throw RunError("udp: the message is shorter than its datagram plan");
-        for (;;) {
-            msghdr msg{};
-            msg.msg_iov = part.data();
-            msg.msg_iovlen = n;
-            ssize_t sent = ::sendmsg(fd, &msg, flags | MSG_NOSIGNAL);
-            if (sent < 0) {
-                if (errno == EINTR) continue;
-                if (errno == ENOBUFS && on_enobufs) {
-                    on_enobufs();
-                    continue;
+        if (!(flags & MSG_ZEROCOPY) || plan.gso == 0 ||
+            pages_spanned(part.data(), n) <= kMaxSkbFrags) {
+            send_one(fd, part.data(), n, piece, flags, on_enobufs);
+            ++calls;
+            if (on_call) on_call();
+        } else {
+            // Zero-copy GSO: as many whole segments per send as one skb's fragments hold
+            // (the segments, and so what the receiver gets, are the same).
+            for (size_t at = 0; at < piece;) {
+                Slice sub{};
+                size_t len = std::min<size_t>(plan.gso, piece - at);
+                size_t m = sub_slice(part, n, at, len, sub);
+                while (at + len < piece) {
+                    Slice more{};
+                    const size_t next = std::min<size_t>(len + plan.gso, piece - at);
+                    const size_t k = sub_slice(part, n, at, next, more);
+                    if (pages_spanned(more.data(), k) > kMaxSkbFrags) break;
+                    sub = more;
+                    m = k;
+                    len = next;
                 }
-                if (errno == EAGAIN || errno == EWOULDBLOCK)
-                    throw RunError("sendmsg (udp) timed out");
-                throw RunError(
-                    errno_message("sendmsg (udp, " + std::to_string(piece) + " bytes)", errno));
+                send_one(fd, sub.data(), m, len, flags, on_enobufs);
+                ++calls;
+                if (on_call) on_call();
+                at += len;
             }
-            if (size_t(sent) != piece)
-                throw RunError("sendmsg (udp) sent " + std::to_string(sent) + " of " +
-                               std::to_string(piece) + " bytes");
-            break;
         }
-        ++calls;
-        if (on_call) on_call();
         field = f;
         skip = s;
     }

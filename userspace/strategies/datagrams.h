@@ -1,9 +1,9 @@
 #pragma once
 // UDP: how a message becomes datagrams, how they are sent, and how a receiver that may have
 // lost some finds each one's place in the stream. Without GSO a message is one datagram
-// (at most 65507 bytes); with UDP_SEGMENT it is sent in pieces of at most 64 segments, each
-// piece a single sendmsg the kernel cuts into segments of the GSO size (the last one
-// shorter), which the receiver gets as separate datagrams.
+// (at most 65507 bytes); with UDP_SEGMENT it is sent in pieces of at most 64 segments,
+// each piece a single sendmsg the kernel cuts into segments of the GSO size (the last one shorter),
+// which the receiver gets as separate datagrams.
 #include <cstddef>
 #include <cstdint>
 #include <functional>

@@ -13,6 +13,7 @@
 #include "tracer/hooks.h"
 
 struct copyscope_bpf; // the generated skeleton
+struct bpf_link;
 
 namespace copyscope {
 
@@ -37,6 +38,9 @@ class BpfTracer {
     // fewer with a peer filter (its bound sockets take a slot of their own).
     void watch(const std::vector<uint64_t>& namespace_inodes,
                const std::optional<PeerFilter>& peer = std::nullopt);
+    // Where a watched namespace's TCP_ZEROCOPY_RECEIVE calls count: its netns cookie (the
+    // cgroup getsockopt program knows a socket's namespace only by that).
+    void watch_netns_cookie(uint64_t namespace_inode, uint64_t cookie);
     // Counts of one watched namespace so far, summed over CPUs.
     KernelCounts read(uint64_t namespace_inode) const;
     // With a peer filter: the counts of the sockets bound to the peer's address.
@@ -50,6 +54,9 @@ class BpfTracer {
 
   private:
     void choose_programs();
+    // Attaches the cgroup getsockopt program, when planned, to copyscope's own cgroup v2; a
+    // failure makes its hook unsupported, with the reason, rather than the tracer.
+    void attach_cgroup_programs();
     uint64_t total_recursion_misses() const;
 
     HookPlan plan_;
@@ -59,6 +66,7 @@ class BpfTracer {
     std::vector<uint64_t> watched_;
     std::optional<uint32_t> peer_slot_;
     uint64_t misses_at_watch_ = 0;
+    bpf_link* cgroup_link_ = nullptr;
 };
 
 // libbpf's last warnings, for error messages (libbpf prints through a global callback).

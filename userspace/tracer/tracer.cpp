@@ -1,6 +1,10 @@
 #include "tracer/tracer.h"
 
 #include <arpa/inet.h>
+#include <cerrno>
+#include <sys/socket.h>
+
+#include "common/unique_fd.h"
 
 #include "common/errors.h"
 #include "lab/lab.h"
@@ -9,6 +13,18 @@
 
 namespace copyscope {
 namespace {
+
+// The cookie of a namespace (SO_NETNS_COOKIE, 5.14+) from a socket made inside it.
+uint64_t netns_cookie(const NetNs& ns) {
+    NetnsGuard in(ns);
+    UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd) throw RunError(errno_message("socket (for the netns cookie)", errno));
+    uint64_t cookie = 0;
+    socklen_t len = sizeof cookie;
+    if (::getsockopt(fd.get(), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0)
+        throw RunError(errno_message("getsockopt(SO_NETNS_COOKIE)", errno));
+    return cookie;
+}
 
 class TracerObserver final : public CellObserver {
   public:
@@ -53,7 +69,7 @@ class TracerObserver final : public CellObserver {
         }
     }
 
-    void cell_begin(const CellSpec& /*spec*/, const Lab& lab) override {
+    void cell_begin(const CellSpec& spec, const Lab& lab) override {
         cell_error_.clear();
         sender_ns_ = lab.sender_ns().inode();
         receiver_ns_ = lab.receiver_ns().inode();
@@ -72,6 +88,8 @@ class TracerObserver final : public CellObserver {
                 nic_peer_ = lab.receiver_address() + ":" + std::to_string(lab.receiver_port());
             }
             bpf_->watch(lab.namespace_inodes(), peer);
+            if (spec.receive == Receive::zerocopy && lab.has_local_receiver())
+                bpf_->watch_netns_cookie(receiver_ns_, netns_cookie(lab.receiver_ns()));
         } catch (const RunError& e) {
             cell_error_ = e.what();
         }
@@ -81,6 +99,8 @@ class TracerObserver final : public CellObserver {
         LedgerInput in;
         in.strategy = result.spec.strategy;
         in.transport = result.spec.transport;
+        in.protocol = result.spec.protocol;
+        in.receive = result.spec.receive;
         in.app = result.app;
         in.zerocopy = result.zerocopy;
         if (bpf_) {
