@@ -47,10 +47,14 @@ static __always_inline void count_udp_send(const struct sock *sk, __u32 msg_flag
 		c->v[CS_UDP_ZC_SEND_BYTES] += ret;
 }
 
+/* The return value through bpf_get_func_ret (5.17+): its place among the arguments differs
+ * by kernel (udp_recvmsg lost its addr_len argument in 7.x). */
 SEC("fexit/udp_sendmsg")
-int BPF_PROG(cs_udp_send_fexit, struct sock *sk, struct msghdr *msg, size_t len, int ret)
+int BPF_PROG(cs_udp_send_fexit, struct sock *sk, struct msghdr *msg)
 {
-	count_udp_send(sk, msg->msg_flags, true, ret);
+	__u64 ret = 0;
+	bpf_get_func_ret(ctx, &ret);
+	count_udp_send(sk, msg->msg_flags, true, (int)ret);
 	return 0;
 }
 
@@ -101,10 +105,11 @@ static __always_inline void count_udp_recv(const struct sock *sk, int ret)
 }
 
 SEC("fexit/udp_recvmsg")
-int BPF_PROG(cs_udp_recv_fexit, struct sock *sk, struct msghdr *msg, size_t len, int flags,
-	     int *addr_len, int ret)
+int BPF_PROG(cs_udp_recv_fexit, struct sock *sk)
 {
-	count_udp_recv(sk, ret);
+	__u64 ret = 0;
+	bpf_get_func_ret(ctx, &ret);
+	count_udp_recv(sk, (int)ret);
 	return 0;
 }
 
