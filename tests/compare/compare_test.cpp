@@ -590,5 +590,22 @@ TEST(CompareValidate, AcceptsMinimalAndRealReports) {
     EXPECT_NO_THROW(validate_report(extra, "r"));
 }
 
+TEST(CompareMatch, PathsAreCellsOfTheirOwn) {
+    nlohmann::json tcp = {
+        {"strategy", "zero-copy"}, {"transport", "veth"}, {"message_size", 65536}, {"threads", 1}};
+    nlohmann::json udp = tcp;
+    udp["protocol"] = "udp";
+    udp["udp_gso"] = 1472;
+    nlohmann::json zcrx = tcp;
+    zcrx["protocol"] = "tcp";
+    zcrx["receive"] = "zerocopy";
+    EXPECT_NE(cell_key(tcp), cell_key(udp));
+    EXPECT_NE(cell_key(tcp), cell_key(zcrx));
+    EXPECT_EQ(describe(cell_key(udp)), "zero-copy veth 64KiB x1 udp gso 1472");
+    EXPECT_EQ(describe(cell_key(zcrx)), "zero-copy veth 64KiB x1 zerocopy-rx");
+    EXPECT_EQ(to_json(cell_key(tcp)).size(), 5u); // older reports' keys are unchanged
+    EXPECT_EQ(to_json(cell_key(udp))["udp_gso"], 1472);
+}
+
 } // namespace
 } // namespace copyscope

@@ -367,6 +367,9 @@ CellKey cell_key(const nlohmann::json& cell) {
     k.message_size = cell.at("message_size").get<uint64_t>();
     k.threads = cell.at("threads").get<uint64_t>();
     if (const json* p = member(cell, "pattern")) k.pattern = p->get<std::string>();
+    if (const json* p = member(cell, "protocol")) k.protocol = p->get<std::string>();
+    if (const json* r = member(cell, "receive")) k.receive = r->get<std::string>();
+    if (const json* g = member(cell, "udp_gso")) k.udp_gso = g->get<uint64_t>();
     return k;
 }
 
@@ -374,15 +377,23 @@ std::string describe(const CellKey& k) {
     std::string s = k.strategy + " " + k.transport + " " + size_label(k.message_size) + " x" +
                     std::to_string(k.threads);
     if (k.pattern != "stream") s += " " + k.pattern;
+    if (k.protocol != "tcp") s += " " + k.protocol;
+    if (k.udp_gso > 0) s += " gso " + std::to_string(k.udp_gso);
+    if (k.receive != "copy") s += " " + k.receive + "-rx";
     return s;
 }
 
 nlohmann::json to_json(const CellKey& k) {
-    return {{"strategy", k.strategy},
-            {"transport", k.transport},
-            {"message_size", k.message_size},
-            {"threads", k.threads},
-            {"pattern", k.pattern}};
+    nlohmann::json j = {{"strategy", k.strategy},
+                        {"transport", k.transport},
+                        {"message_size", k.message_size},
+                        {"threads", k.threads},
+                        {"pattern", k.pattern}};
+    // The paths beyond a tcp stream received by copy, only where taken.
+    if (k.protocol != "tcp") j["protocol"] = k.protocol;
+    if (k.udp_gso > 0) j["udp_gso"] = k.udp_gso;
+    if (k.receive != "copy") j["receive"] = k.receive;
+    return j;
 }
 
 CellMatching match_cells(const nlohmann::json& baseline, const nlohmann::json& candidate) {

@@ -52,6 +52,9 @@ struct CellKey {
     uint64_t message_size = 0;
     uint64_t threads = 0;
     std::string pattern = "stream"; // absent in older reports: they only streamed
+    std::string protocol = "tcp";   // absent in older reports: tcp, received by copy
+    std::string receive = "copy";
+    uint64_t udp_gso = 0;
     auto operator<=>(const CellKey&) const = default;
 };
 
