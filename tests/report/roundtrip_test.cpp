@@ -144,6 +144,18 @@ TEST(RoundTrip, TrimmedReportsKeepWhatTheyHold) {
     }
 }
 
+TEST(Summary, PathsAreNamedInTheStrategyColumn) {
+    CellResult udp, zcrx;
+    udp.spec.strategy = Strategy::zero_copy;
+    udp.spec.protocol = Protocol::udp;
+    udp.spec.udp_gso = 1472;
+    zcrx.spec.strategy = Strategy::one_copy;
+    zcrx.spec.receive = Receive::zerocopy;
+    const std::string table = summary_table({udp, zcrx});
+    EXPECT_NE(table.find("zero-copy udp gso 1472"), std::string::npos) << table;
+    EXPECT_NE(table.find("one-copy zerocopy-rx"), std::string::npos) << table;
+}
+
 nlohmann::json minimal_report() {
     return {{"schema", "copyscope-report"},
             {"schema_version", 1},
