@@ -35,6 +35,17 @@ struct {
 	__type(value, struct cs_counters);
 } cs_counters SEC(".maps");
 
+/* With --hooks both, the tracepoint form of the send hook counts here (same slots), so the
+ * exact and the tracepoint forms are compared on the same traffic. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CS_MAX_NAMESPACES);
+	__type(key, __u32);
+	__type(value, struct cs_counters);
+} cs_counters_tp SEC(".maps");
+
+const volatile bool cs_both_forms = false;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
@@ -48,59 +59,59 @@ struct {
  * pointers, so fields are read directly (a faulting read yields 0) rather than through
  * bpf_probe_read_kernel, which costs a helper call per field. Pointers computed by hand
  * (skb_shinfo, the notification skb) still go through BPF_CORE_READ. */
-static __always_inline struct cs_counters *counters_for_net(const struct net *net)
+
+/* The slot of a TCP socket in a watched namespace, given its fields (read directly or
+ * probed by the caller); -1 when not watched or a shared namespace's socket filter leaves
+ * it out. */
+static __always_inline __s64 slot_for_sock_fields(__u32 inum, __u16 num, __u16 dport,
+						  __u32 daddr, __u32 rcv_saddr)
 {
-	if (!net)
-		return NULL;
-	__u32 inum = net->ns.inum;
 	struct cs_ns_entry *e = bpf_map_lookup_elem(&cs_ns_filter, &inum);
 	if (!e)
-		return NULL;
-	return bpf_map_lookup_elem(&cs_counters, &e->slot);
+		return -1;
+	if (!e->peer_port)
+		return e->slot;
+	if (dport == bpf_htons(e->peer_port) && daddr == e->peer_addr)
+		return e->slot;
+	if (num == e->peer_port && rcv_saddr == e->peer_addr)
+		return e->peer_slot;
+	return -1;
 }
 
-static __always_inline struct cs_counters *counters_for_dev(const struct net_device *dev)
-{
-	if (!dev)
-		return NULL;
-	return counters_for_net(dev->nd_net.net);
-}
-
-/* The counters of a TCP socket in a watched namespace, given its fields (read directly or
- * probed by the caller); NULL when a shared namespace's socket filter leaves it out. */
 static __always_inline struct cs_counters *counters_for_sock_fields(__u32 inum, __u16 num,
 								    __u16 dport, __u32 daddr,
 								    __u32 rcv_saddr)
 {
-	struct cs_ns_entry *e = bpf_map_lookup_elem(&cs_ns_filter, &inum);
-	if (!e)
+	__s64 slot = slot_for_sock_fields(inum, num, dport, daddr, rcv_saddr);
+	if (slot < 0)
 		return NULL;
-	__u32 slot = e->slot;
-	if (e->peer_port) {
-		if (dport == bpf_htons(e->peer_port) && daddr == e->peer_addr)
-			slot = e->slot;
-		else if (num == e->peer_port && rcv_saddr == e->peer_addr)
-			slot = e->peer_slot;
-		else
-			return NULL;
-	}
-	return bpf_map_lookup_elem(&cs_counters, &slot);
+	__u32 key = slot;
+	return bpf_map_lookup_elem(&cs_counters, &key);
 }
 
 /* Lab TCP sockets only. sk_protocol was a bitfield before v5.6 (commit bf9765145b85
  * "sock: Make sk_protocol a 16-bit value"); the probed bitfield read handles both. */
-static __always_inline struct cs_counters *counters_for_tcp_sock(const struct sock *sk)
+static __always_inline __s64 slot_for_tcp_sock(const struct sock *sk)
 {
 	if (!sk)
-		return NULL;
+		return -1;
 	const struct net *net = sk->__sk_common.skc_net.net;
 	if (!net)
-		return NULL;
+		return -1;
 	if (BPF_CORE_READ_BITFIELD(sk, sk_protocol) != IPPROTO_TCP)
+		return -1;
+	return slot_for_sock_fields(net->ns.inum, sk->__sk_common.skc_num,
+				    sk->__sk_common.skc_dport, sk->__sk_common.skc_daddr,
+				    sk->__sk_common.skc_rcv_saddr);
+}
+
+static __always_inline struct cs_counters *counters_for_tcp_sock(const struct sock *sk)
+{
+	__s64 slot = slot_for_tcp_sock(sk);
+	if (slot < 0)
 		return NULL;
-	return counters_for_sock_fields(net->ns.inum, sk->__sk_common.skc_num,
-					sk->__sk_common.skc_dport, sk->__sk_common.skc_daddr,
-					sk->__sk_common.skc_rcv_saddr);
+	__u32 key = slot;
+	return bpf_map_lookup_elem(&cs_counters, &key);
 }
 
 /* ---- skb helpers ------------------------------------------------------------------ */
@@ -193,6 +204,8 @@ static __always_inline struct frag_sum skb_frags(const struct sk_buff *skb)
 	return sum;
 }
 
+#include "flows.bpf.h"
+
 /* ---- send: one helper, two forms ------------------------------------------------------ */
 
 /* msghdr->msg_ubuf (caller-supplied ubuf_info) exists since v6.0 (commit 7c701d92b2b5
@@ -208,44 +221,102 @@ static __always_inline __u32 msg_has_ubuf(const struct msghdr *msg)
 	return ((struct msghdr___cs *)msg)->msg_ubuf != NULL;
 }
 
+#define CS_ENOBUFS 105
+
+struct netns_core___cs {
+	int sysctl_optmem_max;
+} __attribute__((preserve_access_index));
+struct net___cs {
+	struct netns_core___cs core;
+} __attribute__((preserve_access_index));
+
+/* net.core.optmem_max became per namespace between 6.1 and 6.12; before, one global. */
+extern const void sysctl_optmem_max __ksym __weak;
+
+/* tcp_sendmsg_locked's ENOBUFS: msg_zerocopy_realloc failed, for option memory
+ * (sock_omalloc: sk_omem_alloc + SKB_TRUESIZE(0) > optmem_max) or the locked-memory limit
+ * (mm_account_pinned_pages; never for CAP_IPC_LOCK). Read after the fact: completions may
+ * have freed option memory since, which then reads as "other". */
+static __always_inline void count_enobufs(const struct sock *sk, struct cs_counters *c)
+{
+	int omem = BPF_CORE_READ(sk, sk_omem_alloc.counter);
+	int max = 0;
+	if (bpf_core_field_exists(struct netns_core___cs, sysctl_optmem_max)) {
+		const struct net___cs *net = (const void *)BPF_CORE_READ(sk, __sk_common.skc_net.net);
+		max = BPF_CORE_READ(net, core.sysctl_optmem_max);
+	} else if (&sysctl_optmem_max) {
+		bpf_probe_read_kernel(&max, sizeof max, &sysctl_optmem_max);
+	}
+	const int truesize = ((bpf_core_type_size(struct sk_buff) + 63) & ~63) +
+			     ((bpf_core_type_size(struct skb_shared_info) + 63) & ~63);
+	if (max > 0 && omem + truesize > max)
+		c->v[CS_ZC_ENOBUFS_OPTMEM] += 1;
+	else
+		c->v[CS_ZC_ENOBUFS_OTHER] += 1;
+}
+
+/* The counters of the send hook: its tracepoint form's own map with --hooks both. */
+static __always_inline struct cs_counters *send_counters(const struct sock *sk, bool tp_form)
+{
+	__s64 slot = slot_for_tcp_sock(sk);
+	if (slot < 0)
+		return NULL;
+	__u32 key = slot;
+	return bpf_map_lookup_elem(tp_form && cs_both_forms ? (void *)&cs_counters_tp
+							    : (void *)&cs_counters,
+				   &key);
+}
+
 /* Attributes ret accepted bytes of one sendmsg the way tcp_sendmsg_locked decides:
  * zerocopy iff MSG_ZEROCOPY and (msg_ubuf or SOCK_ZEROCOPY) and the route has NETIF_F_SG;
- * otherwise the bytes go through skb_copy_to_page_nocache (a copy). */
-static __always_inline void count_send(const struct sock *sk, __u32 msg_flags, __u32 has_ubuf,
-				       int ret)
+ * otherwise the bytes go through skb_copy_to_page_nocache (a copy). Without SOCK_ZEROCOPY
+ * the kernel takes neither branch: a plain send, no error and no notification. */
+static __always_inline bool count_send(const struct sock *sk, __u32 msg_flags, __u32 has_ubuf,
+				       int ret, struct cs_counters *c)
 {
-	if (ret <= 0)
-		return;
-	struct cs_counters *c = counters_for_tcp_sock(sk);
 	if (!c)
-		return;
+		return false;
+	if (ret == -CS_ENOBUFS && (msg_flags & MSG_ZEROCOPY)) {
+		count_enobufs(sk, c);
+		return false;
+	}
+	if (ret <= 0)
+		return false;
 	c->v[CS_SEND_CALLS] += 1;
 	c->v[CS_SEND_BYTES] += ret;
 	if (!(msg_flags & MSG_ZEROCOPY)) {
 		c->v[CS_SEND_COPY_BYTES] += ret;
-		return;
+		return false;
 	}
 	c->v[CS_ZC_SEND_CALLS] += 1;
 	unsigned long sk_flags = sk->__sk_common.skc_flags;
 	__u64 route_caps = sk->sk_route_caps;
 	bool sock_zc = sk_flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_ZEROCOPY));
 	bool sg = route_caps & (1ULL << NETIF_F_SG_BIT);
-	if ((has_ubuf || sock_zc) && sg)
+	if ((has_ubuf || sock_zc) && sg) {
 		c->v[CS_ZC_PINNED_BYTES] += ret;
+		return true;
+	}
+	if (!has_ubuf && !sock_zc)
+		c->v[CS_ZC_NO_SOCKOPT_BYTES] += ret;
 	else
 		c->v[CS_ZC_FALLBACK_BYTES] += ret;
+	return false;
 }
 
 /* Preferred: one program sees the msghdr and the return value together. */
 SEC("fexit/tcp_sendmsg_locked")
 int BPF_PROG(cs_send_fexit, struct sock *sk, struct msghdr *msg, size_t size, int ret)
 {
-	count_send(sk, msg->msg_flags, msg_has_ubuf(msg), ret);
+	count_send(sk, msg->msg_flags, msg_has_ubuf(msg), ret, send_counters(sk, false));
 	return 0;
 }
 
-/* Fallback (6.16+ tracepoint): the tracepoint fires inside the send loop with the msghdr;
- * sock_send_length fires after it with the return value. The task id joins them. */
+#include "pinning.bpf.h"
+
+/* Fallback (6.16+ tracepoint): the tracepoint fires inside the send loop with the msghdr,
+ * once per loop iteration; sock_send_length fires after it with the return value. The task
+ * id joins them; the iterator is kept from the syscall's first fire. */
 SEC("tp_btf/tcp_sendmsg_locked")
 int BPF_PROG(cs_send_tp_msg, const struct sock *sk, const struct msghdr *msg,
 	     const struct sk_buff *skb, int size_goal)
@@ -253,11 +324,16 @@ int BPF_PROG(cs_send_tp_msg, const struct sock *sk, const struct msghdr *msg,
 	if (!counters_for_tcp_sock(sk))
 		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
+	struct cs_send_ctx *old = bpf_map_lookup_elem(&cs_send_ctx, &id);
+	if (old && old->sk == (__u64)sk)
+		return 0; /* a later iteration of the same sendmsg */
 	struct cs_send_ctx seen = {
 		.sk = (__u64)sk,
 		.msg_flags = msg->msg_flags,
 		.has_ubuf = msg_has_ubuf(msg),
 	};
+	if (seen.msg_flags & MSG_ZEROCOPY)
+		snapshot_iter(msg, &seen);
 	bpf_map_update_elem(&cs_send_ctx, &id, &seen, BPF_ANY);
 	return 0;
 }
@@ -270,72 +346,128 @@ int BPF_PROG(cs_send_tp_ret, struct sock *sk, int ret, int flags)
 	if (seen && seen->sk == (__u64)sk) {
 		struct cs_send_ctx what = *seen;
 		bpf_map_delete_elem(&cs_send_ctx, &id);
-		count_send(sk, what.msg_flags, what.has_ubuf, ret);
+		if (count_send(sk, what.msg_flags, what.has_ubuf, ret, send_counters(sk, true))) {
+			/* The pages of the bytes this send pinned, always in the main counters. */
+			struct cs_counters *c = counters_for_tcp_sock(sk);
+			if (c)
+				count_iter_pages(&what, ret, c);
+		}
 		return 0;
 	}
-	if (ret <= 0)
+	struct cs_counters *c = send_counters(sk, true);
+	if (!c)
 		return 0;
+	/* ENOBUFS fails before the send loop, so its tracepoint never fired: only MSG_ZEROCOPY
+	 * returns it from tcp_sendmsg_locked (msg_zerocopy_realloc). */
+	if (ret == -CS_ENOBUFS) {
+		count_enobufs(sk, c);
+		return 0;
+	}
 	/* A lab TCP send whose loop we did not see (e.g. TCP Fast Open data): say so. */
-	struct cs_counters *c = counters_for_tcp_sock(sk);
-	if (c)
+	if (ret > 0)
 		c->v[CS_SEND_UNCLASSIFIED_BYTES] += ret;
 	return 0;
 }
 
 /* ---- zerocopy skbs leaving and entering namespaces -------------------------------------- */
 
+/* The payload of an skb leaving unflagged from a SO_ZEROCOPY socket through a device
+ * without scatter-gather: validate_xmit_skb copied its user pages before this tracepoint
+ * (software segmentation, or linearization of a single segment). That they left as copies is
+ * seen; which of the two made them is not. */
+static __always_inline void count_nosg(const struct sk_buff *skb)
+{
+	const struct sock *sk = skb->sk;
+	if (!sk)
+		return;
+	unsigned long sk_flags = sk->__sk_common.skc_flags;
+	if (!(sk_flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_ZEROCOPY))))
+		return;
+	struct cs_counters *c = counters_for_tcp_sock(sk);
+	if (!c)
+		return;
+	unsigned char *head = skb->head, *data = skb->data;
+	__u16 th = skb->transport_header;
+	__u8 doff = 0;
+	if (bpf_probe_read_kernel(&doff, 1, head + th + 12))
+		return;
+	__s64 headers = (head + th - data) + (doff >> 4) * 4;
+	if (headers < 0 || skb->len <= headers)
+		return;
+	c->v[CS_XMIT_NOSG_BYTES] += skb->len - headers;
+}
+
+/* Zerocopy skbs leaving a watched namespace's device: from a local socket (their pages and
+ * bytes), or forwarded (scrubbed of their socket). A listening packet tap gets a copy of a
+ * clone (dev_queue_xmit_nit runs just before this tracepoint); a tun device copies in its
+ * ndo_start_xmit, just after. */
 SEC("tp_btf/net_dev_start_xmit")
 int BPF_PROG(cs_xmit, const struct sk_buff *skb, const struct net_device *dev)
 {
-	struct cs_counters *c = counters_for_dev(dev);
-	if (!c || !skb_is_zerocopy(skb))
+	struct cs_ns_entry *e = ns_entry_of_dev(dev);
+	if (!e)
 		return 0;
+	if (!skb_is_zerocopy(skb)) {
+		if (!dev_has_sg(dev))
+			count_nosg(skb);
+		return 0;
+	}
+	if (e->peer_port && !skb_of_our_flows(skb))
+		return 0;
+	struct cs_counters *c = counters_of_slot(e->slot);
+	if (!c)
+		return 0;
+	__u64 bytes;
 	if (skb->sk) {
 		struct frag_sum f = skb_frags(skb);
 		c->v[CS_XMIT_ZC_SKBS] += 1;
 		c->v[CS_XMIT_ZC_BYTES] += f.bytes;
 		c->v[CS_XMIT_ZC_PAGES] += f.pages;
+		bytes = f.bytes;
 	} else {
-		/* A forwarded skb has been scrubbed of its socket. Its paged bytes: a TCP
-		 * zerocopy skb has no frag_list, so data_len is its fragments. */
-		c->v[CS_FWD_ZC_BYTES] += skb->data_len;
+		/* A forwarded skb: a TCP zerocopy skb has no frag_list, so data_len is its
+		 * fragments. It leaves this namespace, so it is no longer an arrival here. */
+		bytes = skb->data_len;
+		c->v[CS_FWD_ZC_BYTES] += bytes;
+		__u64 key = (__u64)skb;
+		bpf_map_delete_elem(&cs_arrivals, &key);
 	}
+	if (tap_active(dev))
+		c->v[CS_XMIT_ZC_TAP_BYTES] += bytes;
+	if (dev_is_tun(dev))
+		c->v[CS_XMIT_ZC_TUN_BYTES] += bytes;
 	return 0;
 }
 
+/* Zerocopy skbs received in a watched namespace (the top of __netif_receive_skb_core, before
+ * any tap or protocol handler), recorded for delivery.bpf.h. */
 SEC("tp_btf/netif_receive_skb")
 int BPF_PROG(cs_rx, struct sk_buff *skb)
 {
-	struct cs_counters *c = counters_for_dev(skb->dev);
-	if (!c || !skb_is_zerocopy(skb))
+	/* The flag first: most skbs are not zerocopy, and it is cheaper than the namespace. */
+	if (!skb_is_zerocopy(skb))
 		return 0;
-	c->v[CS_RX_ZC_SKBS] += 1;
-	c->v[CS_RX_ZC_BYTES] += skb->data_len; /* as skb_copy_ubufs would copy: the fragments */
-	return 0;
-}
-
-/* ---- deferred copy ------------------------------------------------------------------ */
-
-/* skb_copy_ubufs replaces every page fragment with a kernel copy; on success the new
- * fragments hold exactly the bytes it copied. The copy is charged to the namespace of the
- * device the skb is on (where it was received), else of its socket. */
-SEC("fexit/skb_copy_ubufs")
-int BPF_PROG(cs_deferred_fexit, struct sk_buff *skb, gfp_t gfp_mask, int ret)
-{
-	if (ret != 0)
+	struct cs_ns_entry *e = ns_entry_of_dev(skb->dev);
+	if (!e)
 		return 0;
-	struct cs_counters *c = counters_for_dev(skb->dev);
-	if (!c) {
-		struct sock *sk = skb->sk;
-		if (sk)
-			c = counters_for_net(sk->__sk_common.skc_net.net);
-	}
+	if (e->peer_port && !skb_of_our_flows(skb))
+		return 0;
+	struct cs_counters *c = counters_of_slot(e->slot);
 	if (!c)
 		return 0;
-	c->v[CS_DEFERRED_CALLS] += 1;
-	c->v[CS_DEFERRED_BYTES] += skb_frags(skb).bytes;
+	__u32 bytes = skb->data_len; /* as skb_copy_ubufs would copy: the fragments */
+	c->v[CS_RX_ZC_SKBS] += 1;
+	c->v[CS_RX_ZC_BYTES] += bytes;
+	if (tap_active(skb->dev))
+		c->v[CS_RX_ZC_TAP_BYTES] += bytes;
+	__u64 key = (__u64)skb;
+	struct cs_arrival a = {.slot = e->slot, .bytes = bytes};
+	bpf_map_update_elem(&cs_arrivals, &key, &a, BPF_ANY);
 	return 0;
 }
+
+#include "copy_sites.bpf.h"
+#include "delivery.bpf.h"
 
 /* ---- receive copy --------------------------------------------------------------------- */
 
@@ -351,58 +483,40 @@ int BPF_PROG(cs_recv, const struct sk_buff *skb, int len)
 		return 0;
 	c->v[CS_RECV_CALLS] += 1;
 	c->v[CS_RECV_BYTES] += len;
+	/* Still flagged here: the receiver copies from the sender's own pages, which no
+	 * deferred copy replaced (skb_copy_ubufs ends in skb_zcopy_clear). */
+	if (skb_is_zerocopy(skb))
+		c->v[CS_RECV_ZC_FLAGGED_BYTES] += len;
 	return 0;
 }
 
 /* ---- retransmits -------------------------------------------------------------------- */
 
+/* Since 6.17 (commit ad892e912b84 "tcp: trace retransmit failures in tcp_retransmit_skb")
+ * the tracepoint fires for every attempt, with its err as a third argument; that commit
+ * also gave the event its own struct, whose err field tells CO-RE the argument exists.
+ * Before, it fired only for retransmits that went out. */
+struct trace_event_raw_tcp_retransmit_skb___cs {
+	int err;
+} __attribute__((preserve_access_index));
+
 /* skb is the write-queue skb being sent again: its len is payload (headers go on the
- * clone). Only the first two arguments are read: 6.12+ added an err argument. */
+ * clone). */
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(cs_retrans, const struct sock *sk, const struct sk_buff *skb)
 {
 	struct cs_counters *c = counters_for_tcp_sock(sk);
 	if (!c)
 		return 0;
+	int err = 0;
+	if (bpf_core_field_exists(struct trace_event_raw_tcp_retransmit_skb___cs, err))
+		err = (int)ctx[2];
+	if (err) {
+		c->v[CS_RETRANS_FAILED] += 1;
+		return 0;
+	}
 	c->v[CS_RETRANS_SEGS] += 1;
 	c->v[CS_RETRANS_BYTES] += skb->len;
-	return 0;
-}
-
-/* ---- zerocopy completions (preferred form only) ----------------------------------------- */
-
-/* msg_zerocopy_complete (v6.10+, renamed from msg_zerocopy_callback by commit 7ab4f16f9e2d
- * "net: extend ubuf_info callback to ops structure"; userspace retargets this program to
- * the old name on older kernels; same arguments). The notification is queued when the last
- * reference goes: count the sends it covers then, and those flagged copied
- * (zerocopy bit cleared, or this completion reports a copy). The ubuf_info lives in the
- * cb of the notification skb, whose owner is the sending socket. */
-SEC("fentry/msg_zerocopy_complete")
-int BPF_PROG(cs_zc_complete, struct sk_buff *skb, struct ubuf_info *uarg, bool success)
-{
-	if (uarg->refcnt.refs.counter != 1)
-		return 0;
-	struct sk_buff *notify = (struct sk_buff *)((char *)uarg -
-						    bpf_core_field_offset(struct sk_buff, cb));
-	/* notify->sk comes from a probed read: a plain scalar to the verifier, so the socket's
-	 * fields are probed too (a direct read is rejected: "invalid mem access 'scalar'"). */
-	struct sock *sk = BPF_CORE_READ(notify, sk);
-	if (!sk)
-		return 0;
-	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_TCP)
-		return 0;
-	struct cs_counters *c = counters_for_sock_fields(
-		BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum), BPF_CORE_READ(sk, __sk_common.skc_num),
-		BPF_CORE_READ(sk, __sk_common.skc_dport), BPF_CORE_READ(sk, __sk_common.skc_daddr),
-		BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
-	if (!c)
-		return 0;
-	struct ubuf_info_msgzc *zc = (struct ubuf_info_msgzc *)uarg; /* ubuf is its first member */
-	__u64 len = BPF_CORE_READ(zc, len);
-	__u64 zerocopy = BPF_CORE_READ_BITFIELD_PROBED(zc, zerocopy);
-	c->v[CS_ZC_COMPLETED_SENDS] += len;
-	if (!(zerocopy && success))
-		c->v[CS_ZC_COMPLETED_COPIED] += len;
 	return 0;
 }
 

@@ -26,7 +26,7 @@
 	X(ZC_SEND_CALLS, zc_send_calls, "sendmsg calls with MSG_ZEROCOPY")                          \
 	X(ZC_PINNED_BYTES, zc_pinned_bytes, "MSG_ZEROCOPY honoured: user pages pinned")             \
 	X(ZC_FALLBACK_BYTES, zc_fallback_bytes,                                                     \
-	  "MSG_ZEROCOPY asked but copied (no SOCK_ZEROCOPY or no NETIF_F_SG)")                      \
+	  "MSG_ZEROCOPY asked but copied at send: the route has no NETIF_F_SG")                     \
 	X(SEND_UNCLASSIFIED_BYTES, send_unclassified_bytes,                                         \
 	  "accepted bytes whose send path was not seen")                                            \
 	/* xmit hook (tp_btf net_dev_start_xmit), zerocopy skbs only */                             \
@@ -48,7 +48,56 @@
 	X(RETRANS_BYTES, retrans_bytes, "their payload bytes")                                      \
 	/* completion hook (fentry msg_zerocopy_complete / msg_zerocopy_callback) */                \
 	X(ZC_COMPLETED_SENDS, zc_completed_sends, "MSG_ZEROCOPY sends whose completion was queued") \
-	X(ZC_COMPLETED_COPIED, zc_completed_copied, "of those, completed as copied")             \
+	X(ZC_COMPLETED_COPIED, zc_completed_copied, "of those, completed as copied")               \
+	/* send hook: why MSG_ZEROCOPY did not pin */                                               \
+	X(ZC_NO_SOCKOPT_BYTES, zc_no_sockopt_bytes,                                                 \
+	  "MSG_ZEROCOPY without SO_ZEROCOPY: copied like a plain send, no notification")            \
+	X(ZC_ENOBUFS_OPTMEM, zc_enobufs_optmem,                                                     \
+	  "sendmsg ENOBUFS with the socket's option memory at net.core.optmem_max")                 \
+	X(ZC_ENOBUFS_OTHER, zc_enobufs_other,                                                       \
+	  "sendmsg ENOBUFS under optmem_max (locked-memory limit, or freed since)")                 \
+	/* pinned pages: fexit iov_iter_get_pages2 inside skb_zerocopy_iter_stream */               \
+	X(PIN_CALLS, pin_calls, "iov_iter_get_pages2 calls for MSG_ZEROCOPY skbs")                  \
+	X(PIN_PAGES, pin_pages, "distinct user pages they referenced, per send")                    \
+	/* pinned pages, tracepoint form: the iovecs' addresses at tcp_sendmsg_locked */            \
+	X(PIN_PAGES_TP, pin_pages_tp, "user pages spanned by the bytes MSG_ZEROCOPY sends pinned")  \
+	X(PIN_PAGES_TP_SKIPPED_BYTES, pin_pages_tp_skipped_bytes,                                   \
+	  "pinned bytes whose pages were not counted (more iovecs than the program reads)")         \
+	/* retransmit hook: attempts that failed (6.17+ err argument) */                            \
+	X(RETRANS_FAILED, retrans_failed, "tcp_retransmit_skb attempts that failed (not counted)")  \
+	/* receive hook: user pages reaching the receive copy */                                    \
+	X(RECV_ZC_FLAGGED_BYTES, recv_zc_flagged_bytes,                                             \
+	  "bytes copied to a receiver from skbs still flagged zerocopy (user pages)")               \
+	/* delivery hook: zerocopy skbs received, followed to TCP (tcp_probe) or a drop */          \
+	X(RX_ZC_DELIVERED_BYTES, rx_zc_delivered_bytes,                                             \
+	  "payload of segments received zerocopy that reached TCP unflagged (copied)")              \
+	X(RX_ZC_DELIVERED_FLAGGED_BYTES, rx_zc_delivered_flagged_bytes,                             \
+	  "payload of segments received zerocopy that reached TCP still flagged")                   \
+	X(RX_ZC_REDELIVERED_BYTES, rx_zc_redelivered_bytes,                                         \
+	  "of those, bytes TCP had received before (retransmitted, below rcv_nxt)")                 \
+	X(RX_ZC_DROPPED_COPIED_BYTES, rx_zc_dropped_copied_bytes,                                   \
+	  "paged bytes of skbs received zerocopy, copied, then dropped before TCP")                 \
+	X(RX_ZC_DROPPED_FLAGGED_BYTES, rx_zc_dropped_flagged_bytes,                                 \
+	  "paged bytes of skbs received zerocopy and dropped still flagged")                        \
+	/* copy sites, exact (fexit): skb_copy_ubufs by caller; DEFERRED_BYTES is their sum */      \
+	X(TAP_TX_COPY_BYTES, tap_tx_copy_bytes, "skb_copy_ubufs of a transmit tap's clone")         \
+	X(TAP_RX_COPY_BYTES, tap_rx_copy_bytes, "skb_copy_ubufs at a receive tap (deliver_skb)")    \
+	X(TUN_COPY_BYTES, tun_copy_bytes, "skb_copy_ubufs in tun_net_xmit")                         \
+	X(TSTAMP_COPY_BYTES, tstamp_copy_bytes, "skb_copy_ubufs of a TX timestamp clone")           \
+	/* copy sites, exact (fexit): copies that do not go through skb_copy_ubufs */              \
+	X(GSO_NOSG_COPY_BYTES, gso_nosg_copy_bytes,                                                 \
+	  "zerocopy bytes skb_segment copied into linear segments (no NETIF_F_SG)")                 \
+	X(LINEARIZE_COPY_BYTES, linearize_copy_bytes,                                               \
+	  "zerocopy bytes __pskb_pull_tail pulled into an skb's head")                              \
+	X(SKB_COPY_BYTES, skb_copy_bytes, "paged bytes of zerocopy skbs skb_copy(_expand) copied")  \
+	/* copy sites seen from tracepoints (the copy itself is inferred) */                       \
+	X(XMIT_ZC_TAP_BYTES, xmit_zc_tap_bytes,                                                     \
+	  "zerocopy bytes transmitted while a packet tap listened (its clone is copied)")           \
+	X(RX_ZC_TAP_BYTES, rx_zc_tap_bytes,                                                         \
+	  "zerocopy bytes received while a packet tap listened (copied for it)")                    \
+	X(XMIT_ZC_TUN_BYTES, xmit_zc_tun_bytes, "zerocopy bytes handed to a tun device")           \
+	X(XMIT_NOSG_BYTES, xmit_nosg_bytes,                                                         \
+	  "payload of unflagged skbs of SO_ZEROCOPY sockets on devices without NETIF_F_SG") \
 	/* udp send (fexit udp_sendmsg, or tp_btf sock_send_length; bpf/udp_zcrx.bpf.h) */      \
 	X(UDP_SEND_CALLS, udp_send_calls, "udp sendmsg calls that moved bytes")                    \
 	X(UDP_SEND_BYTES, udp_send_bytes, "bytes they sent")                                      \
@@ -89,11 +138,17 @@ struct cs_ns_entry {
 };
 
 /* What tcp_sendmsg_locked's tracepoint saw, per task, until sock_send_length reports how
- * many bytes that sendmsg moved. */
+ * many bytes that sendmsg moved. The iterator is kept as the first fire of the syscall saw
+ * it (before any byte moved): the kernel's copy of the iovecs lives until the syscall
+ * returns, so sock_send_length can still read them. */
 struct cs_send_ctx {
 	__u64 sk;
 	__u32 msg_flags;
 	__u32 has_ubuf;
+	__u64 iov;        /* struct iovec array, or the user buffer for ITER_UBUF */
+	__u64 iov_offset; /* into the first iovec */
+	__u32 nr_segs;    /* 0 with ITER_UBUF; 0xffffffff: another kind of iterator */
+	__u32 pad;
 };
 
 #endif /* COPYSCOPE_SHARED_H */

@@ -8,8 +8,10 @@
  * with copy_linear_skb, unverified-checksum ones with skb_copy_and_csum_datagram_msg), and
  * UDP queue skbs have no socket: sock_recv_length, one per datagram, is exact. */
 
-/* Lab UDP sockets only (the same namespace filter as TCP's). */
-static __always_inline struct cs_counters *counters_for_udp_sock(const struct sock *sk)
+/* Lab UDP sockets only (the same namespace filter as TCP's); a tracepoint form counts in
+ * its own map with --hooks both, as the send hook's does. */
+static __always_inline struct cs_counters *counters_for_udp_sock(const struct sock *sk,
+								 bool tp_form)
 {
 	if (!sk)
 		return NULL;
@@ -18,9 +20,15 @@ static __always_inline struct cs_counters *counters_for_udp_sock(const struct so
 		return NULL;
 	if (BPF_CORE_READ_BITFIELD(sk, sk_protocol) != IPPROTO_UDP)
 		return NULL;
-	return counters_for_sock_fields(net->ns.inum, sk->__sk_common.skc_num,
-					sk->__sk_common.skc_dport, sk->__sk_common.skc_daddr,
-					sk->__sk_common.skc_rcv_saddr);
+	__s64 slot = slot_for_sock_fields(net->ns.inum, sk->__sk_common.skc_num,
+					  sk->__sk_common.skc_dport, sk->__sk_common.skc_daddr,
+					  sk->__sk_common.skc_rcv_saddr);
+	if (slot < 0)
+		return NULL;
+	__u32 key = slot;
+	return bpf_map_lookup_elem(tp_form && cs_both_forms ? (void *)&cs_counters_tp
+							    : (void *)&cs_counters,
+				   &key);
 }
 
 /* One UDP sendmsg: its bytes, and those asked to go by reference. `zc_known`: msg_flags was
@@ -31,7 +39,7 @@ static __always_inline void count_udp_send(const struct sock *sk, __u32 msg_flag
 {
 	if (ret <= 0)
 		return;
-	struct cs_counters *c = counters_for_udp_sock(sk);
+	struct cs_counters *c = counters_for_udp_sock(sk, !zc_known);
 	if (!c)
 		return;
 	c->v[CS_UDP_SEND_CALLS] += 1;
@@ -79,7 +87,8 @@ int BPF_PROG(cs_udp_xmit, const struct sk_buff *skb, const struct net_device *de
 		return 0;
 	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_UDP)
 		return 0;
-	struct cs_counters *c = counters_for_dev(dev);
+	struct cs_ns_entry *e = ns_entry_of_dev(dev);
+	struct cs_counters *c = e ? counters_of_slot(e->slot) : NULL;
 	if (!c)
 		return 0;
 	struct ubuf_info_msgzc *u = BPF_CORE_READ(shinfo_of(skb), destructor_arg);
@@ -93,11 +102,11 @@ int BPF_PROG(cs_udp_xmit, const struct sk_buff *skb, const struct net_device *de
 	return 0;
 }
 
-static __always_inline void count_udp_recv(const struct sock *sk, int ret)
+static __always_inline void count_udp_recv(const struct sock *sk, int ret, bool tp_form)
 {
 	if (ret <= 0)
 		return;
-	struct cs_counters *c = counters_for_udp_sock(sk);
+	struct cs_counters *c = counters_for_udp_sock(sk, tp_form);
 	if (!c)
 		return;
 	c->v[CS_UDP_RECV_CALLS] += 1;
@@ -109,14 +118,14 @@ int BPF_PROG(cs_udp_recv_fexit, struct sock *sk)
 {
 	__u64 ret = 0;
 	bpf_get_func_ret(ctx, &ret);
-	count_udp_recv(sk, (int)ret);
+	count_udp_recv(sk, (int)ret, false);
 	return 0;
 }
 
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(cs_udp_recv_tp, struct sock *sk, int ret, int flags)
 {
-	count_udp_recv(sk, ret);
+	count_udp_recv(sk, ret, true);
 	return 0;
 }
 

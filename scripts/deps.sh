@@ -10,6 +10,7 @@ packages=(
   libnl-3-dev libnl-route-3-dev               # namespaces and veth over netlink
   libgtest-dev                                # tests
   iproute2                                    # not used by copyscope; handy to inspect a lab
+  tcpdump                                     # tests: a packet tap during a cell
   prometheus                                  # tests: promtool check metrics, a scraping server
   python3-matplotlib                          # plots
   "$@"

@@ -107,15 +107,21 @@ NOT_FIGURES = {"inode", "copies_per_byte_expected", "this_host_copies_per_byte_e
 # (evidence not known to this reader).
 FIGURE_HOOKS = [
     ("copies_per_byte", ("send", "deferred_copy", "receive_copy")),
-    ("deferred_copy_retransmit", ("deferred_copy", "retransmits")),
+    ("deferred_copy_retransmit", ("delivery",)),
     ("deferred_copy", ("deferred_copy",)),
+    ("copy_site_no_sg", ("transmit_copies",)),
+    ("copy_site_skb_copy", ("transmit_copies",)),
+    ("copy_site_", ("deferred_copy",)),
+    ("delivered_", ("delivery",)),
     ("pinned_pages", ("pinned_pages",)),
     ("retransmit", ("retransmits",)),
     ("receive_copy", ("receive_copy",)),
     ("kernel_send_copy", ("send",)),
     ("send_copy", ("send",)),
+    ("zerocopy_transmitted", ("transmit",)),
     ("zerocopy_pinned", ("send",)),
     ("zerocopy_fallback", ("send",)),
+    ("zerocopy_no_sockopt", ("send",)),
     ("app_", ()),
     ("user_copy", ()),
 ]

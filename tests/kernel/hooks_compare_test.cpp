@@ -150,7 +150,8 @@ TEST_F(KernelMatrixHooksCompare, DoctorShowsTheExactFormsUsable) {
         std::regex_search(doctor, std::regex(R"(send\s+fexit\s+tcp_sendmsg_locked\s+exact\s+yes)")))
         << doctor;
     EXPECT_TRUE(std::regex_search(
-        doctor, std::regex(R"(deferred_copy\s+fexit\s+skb_copy_ubufs\s+exact\s+yes)")))
+        doctor,
+        std::regex(R"(deferred_copy\s+fexit\s+skb_copy_ubufs, __skb_tstamp_tx\s+exact\s+yes)")))
         << doctor;
 }
 

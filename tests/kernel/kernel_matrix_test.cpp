@@ -127,8 +127,25 @@ void expect_cell_holds(const json& cell) {
         EXPECT_TRUE(tracepoints.count(hooks[hook].value("mechanism", "")))
             << hook << " uses " << hooks[hook].dump();
     }
+    // Copies before transmit at skb_segment/__pskb_pull_tail: exact.
+    ASSERT_TRUE(hooks.contains("transmit_copies"));
+    EXPECT_EQ(hooks["transmit_copies"].value("mechanism", ""), "fexit") << hooks["transmit_copies"];
+    EXPECT_EQ(hooks["transmit_copies"].value("count", ""), "exact");
+    // Pages at the pin site: 6.1 refuses fexit on iov_iter_get_pages2 (attach: EBUSY) and has
+    // no send tracepoints, so the figure is unsupported there, with that reason; never inferred.
     ASSERT_TRUE(hooks.contains("pinned_pages"));
-    EXPECT_NE(hooks["pinned_pages"].value("mechanism", ""), "inferred");
+    const json& pages = hooks["pinned_pages"];
+    if (pages.contains("unsupported")) {
+        EXPECT_NE(pages["unsupported"].get<std::string>().find("iov_iter_get_pages2"),
+                  std::string::npos)
+            << pages;
+    } else {
+        EXPECT_EQ(pages.value("count", ""), "exact") << pages;
+    }
+    for (const char* hook : {"transmit", "delivery"}) {
+        ASSERT_TRUE(hooks.contains(hook)) << hook;
+        EXPECT_EQ(hooks[hook].value("mechanism", ""), "tp_btf") << hooks[hook];
+    }
     // Receive copies exact, copies per byte as the strategy's model says.
     ASSERT_TRUE(led["receive_copy_bytes"].is_number()) << led["receive_copy_bytes"];
     EXPECT_EQ(led["receive_copy_bytes"], led["app_bytes_received"]);

@@ -92,6 +92,16 @@ class Compare(unittest.TestCase):
         self.assertFalse(ok)
         self.assertIn("unsupported on the tracepoint path", text)
 
+    def test_a_copy_site_unseen_from_tracepoints_holds_only_at_zero(self):
+        for name, value in (("veth", 0), ("veth-tracepoints", {"unsupported": "not seen"})):
+            self.zc_ledger(name)["copy_site_timestamp_bytes"] = value
+        ok, text = self.run_compare()
+        self.assertTrue(ok, text)
+        self.zc_ledger("veth")["copy_site_timestamp_bytes"] = 4096
+        ok, text = self.run_compare()
+        self.assertFalse(ok)
+        self.assertIn("4096 on the exact path, not seen from tracepoints", text)
+
     def test_a_control_that_differs_is_printed_not_failed(self):
         # pinned_pages comes from the same tracepoint both ways: a difference is the runs'.
         self.zc_ledger("veth-tracepoints")["pinned_pages"] += 3
@@ -137,6 +147,49 @@ class Summary(unittest.TestCase):
         self.assertIn("receiver 100%", forward)  # past 6.17: copied at local delivery
         self.assertIn("fexit/fentry", forward)
 
+
+
+class MissedEventsOnly(unittest.TestCase):
+    """The matrix boots a guest again only when the tracer's own missed-events check is the
+    one thing that failed (a short count, not a finding); any other failure stands."""
+
+    @staticmethod
+    def console(*reports):
+        from types import SimpleNamespace
+        runs = {f"r{i}": SimpleNamespace(report=r) for i, r in enumerate(reports)}
+        return SimpleNamespace(runs=runs), [(n, []) for n in runs]
+
+    @staticmethod
+    def fail(doc, cell, *names):
+        doc = copy.deepcopy(doc)
+        c = doc["cells"][cell]
+        for name in names:
+            c["checks"].append({"name": name, "passed": False, "detail": "doctored"})
+        c["passed"] = False
+        return doc
+
+    def test_all_passed_is_not_a_rerun(self):
+        from copyscope_matrix import matrix
+        console, runs = self.console(load("veth"), load("forward"))
+        self.assertFalse(matrix.missed_events_only(console, runs))
+
+    def test_only_missed_events_is_a_rerun(self):
+        from copyscope_matrix import matrix
+        doc = self.fail(load("veth"), 0, matrix.MISSED_EVENTS)
+        console, runs = self.console(doc, load("forward"))
+        self.assertTrue(matrix.missed_events_only(console, runs))
+
+    def test_another_failure_stands(self):
+        from copyscope_matrix import matrix
+        doc = self.fail(load("veth"), 0, matrix.MISSED_EVENTS)
+        other = self.fail(load("forward"), 0, "ledger: receive copy bytes == bytes received")
+        console, runs = self.console(doc, other)
+        self.assertFalse(matrix.missed_events_only(console, runs))
+
+    def test_a_missing_report_stands(self):
+        from copyscope_matrix import matrix
+        console, runs = self.console(self.fail(load("veth"), 0, matrix.MISSED_EVENTS), None)
+        self.assertFalse(matrix.missed_events_only(console, runs))
 
 if __name__ == "__main__":
     unittest.main()

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "model/cell.h"
 #include "model/hook.h"
 #include "model/kernel_counts.h"
 #include "model/ledger.h"
@@ -92,6 +93,59 @@ TEST(Ledger, FindsItsHooks) {
     EXPECT_FALSE(L.receiver_outside());
     L.receiver_in_this_kernel = false;
     EXPECT_TRUE(L.receiver_outside());
+}
+
+// 3 ms of program run time over 1.5 s of a 2-CPU machine: the share is of the busy time
+// when the counters measured it, else of the window's wall time x CPUs, and says which.
+TEST(TracerCost, PerByteAndShareOfCpuTime) {
+    TracerCost cost;
+    cost.programs = {{"cs_send", 1000, 2'000'000}, {"cs_recv", 500, 1'000'000}};
+    cost.seconds = 1.5;
+    cost.cpus = 2;
+    EXPECT_EQ(cost.run_count(), 1500u);
+    EXPECT_EQ(cost.run_time_ns(), 3'000'000u);
+
+    const TracerCostShare busy = tracer_cost_share(cost, 1'000'000, 1.2);
+    EXPECT_DOUBLE_EQ(*busy.ns_per_byte, 3.0);
+    EXPECT_DOUBLE_EQ(*busy.cpu_percent, 0.25); // 3 ms of 1.2 CPU-s
+    EXPECT_DOUBLE_EQ(busy.basis.cpu_seconds, 1.2);
+    EXPECT_NE(busy.basis.source.find("/proc/stat"), std::string::npos) << busy.basis.source;
+
+    const TracerCostShare wall = tracer_cost_share(cost, 1'000'000, std::nullopt);
+    EXPECT_DOUBLE_EQ(wall.basis.cpu_seconds, 3.0); // 1.5 s x 2 CPUs
+    EXPECT_DOUBLE_EQ(*wall.cpu_percent, 0.1);
+    EXPECT_EQ(wall.basis.source, "wall time x 2 CPUs (system CPU time not measured)");
+    // Busy time below /proc/stat's resolution is no basis either.
+    EXPECT_DOUBLE_EQ(tracer_cost_share(cost, 1, 0.0).basis.cpu_seconds, 3.0);
+
+    // Nothing sent, or no time at all: unsupported with the reason, never 0.
+    const TracerCostShare none = tracer_cost_share(TracerCost{}, 0, std::nullopt);
+    EXPECT_EQ(none.ns_per_byte.reason(), "no bytes were sent");
+    EXPECT_FALSE(none.cpu_percent);
+}
+
+TEST(TracerCost, CellTakesTheCountersBusyTime) {
+    CellResult cell;
+    cell.app.bytes_sent = 3000;
+    EXPECT_FALSE(cell.tracer_cost_share()); // not traced
+    cell.tracer_cost = Measured<TracerCost>(Unsupported{"BPF_ENABLE_STATS: EPERM"});
+    EXPECT_FALSE(cell.tracer_cost_share());
+    TracerCost cost;
+    cost.programs = {{"cs_recv", 10, 3000}};
+    cost.seconds = 1;
+    cost.cpus = 4;
+    cell.tracer_cost = cost;
+    EXPECT_DOUBLE_EQ(cell.tracer_cost_share()->basis.cpu_seconds, 4.0); // no counters
+    CounterResult counters;
+    SystemCounts system;
+    system.cpu_time = CpuTime{};
+    system.cpu_time->busy_seconds = 0.5;
+    counters.system = system;
+    cell.counters = counters;
+    const TracerCostShare share = *cell.tracer_cost_share();
+    EXPECT_DOUBLE_EQ(share.basis.cpu_seconds, 0.5);
+    EXPECT_DOUBLE_EQ(*share.cpu_percent, 100.0 * 3000e-9 / 0.5);
+    EXPECT_DOUBLE_EQ(*share.ns_per_byte, 1.0);
 }
 
 } // namespace

@@ -61,6 +61,11 @@ CellResult cell() {
     CounterResult counters;
     counters.derived_thread = derived;
     c.counters = counters;
+    TracerCost cost;
+    cost.programs = {{"cs_recv", 100, 3u << 20}};
+    cost.seconds = 1;
+    cost.cpus = 2;
+    c.tracer_cost = cost;
     return c;
 }
 
@@ -104,6 +109,18 @@ TEST(Csv, ColumnsMatchTheJson) {
     EXPECT_EQ(at("cpu_seconds_per_gib"), "1.5");
     EXPECT_EQ(at("latency_p99_us"), ""); // a stream has no round trips
     EXPECT_EQ(at("verdict"), "MSG_ZEROCOPY not effective on veth, really");
+    EXPECT_EQ(at("bpf_ns_per_byte"), "1.0");
+    EXPECT_DOUBLE_EQ(std::stod(at("bpf_cpu_percent")), 100.0 * (3u << 20) * 1e-9 / 2);
+    EXPECT_EQ(at("bpf_cpu_basis"), "wall time x 2 CPUs (system CPU time not measured)");
+}
+
+TEST(Csv, AFigureInAnUnsupportedSectionIsUnsupported) {
+    CellResult c = cell();
+    c.tracer_cost = Measured<TracerCost>(Unsupported{"BPF_ENABLE_STATS: EPERM"});
+    const nlohmann::json j = to_json(c);
+    EXPECT_EQ(csv_value(j, "/tracer_cost/cpu_percent"), "unsupported");
+    c.tracer_cost.reset(); // untraced: does not apply
+    EXPECT_EQ(csv_value(to_json(c), "/tracer_cost/cpu_percent"), "");
 }
 
 TEST(Csv, UnitsAreInTheColumnNames) {
@@ -118,9 +135,9 @@ TEST(Csv, UnitsAreInTheColumnNames) {
         bool unitless = c.name == "strategy" || c.name == "transport" || c.name == "pattern" ||
                         c.name == "threads" || c.name == "repetitions" || c.name == "converged" ||
                         c.name == "messages" || c.name == "send_calls" || c.name == "passed" ||
-                        c.name == "verdict" || c.name.rfind("zerocopy_", 0) == 0 ||
-                        c.name == "protocol" || c.name == "receive" ||
-                        c.name.rfind("udp_datagrams_", 0) == 0;
+                        c.name == "verdict" || c.name == "bpf_cpu_basis" ||
+                        c.name.rfind("zerocopy_", 0) == 0 || c.name == "protocol" ||
+                        c.name == "receive" || c.name.rfind("udp_datagrams_", 0) == 0;
         EXPECT_TRUE(has_unit || unitless) << c.name;
     }
 }

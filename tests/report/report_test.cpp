@@ -24,7 +24,7 @@ CellResult zero_copy_cell() {
     c.app.messages_sent = 16;
     c.app.send_calls = 16;
     c.zerocopy = ZerocopyStats{16, 16, 16, 3, 1, 0};
-    c.checks.push_back({"bytes_received_equal_sent", true, "equal"});
+    c.checks.push_back({"bytes_received_equal_sent", true, "equal", std::nullopt, ""});
     return c;
 }
 
@@ -53,7 +53,7 @@ TEST(Report, CellSerialisation) {
 
 TEST(Report, AFailedCheckFailsTheCell) {
     CellResult c = zero_copy_cell();
-    c.checks.push_back({"zerocopy_all_completions", false, "15 of 16"});
+    c.checks.push_back({"zerocopy_all_completions", false, "15 of 16", std::nullopt, ""});
     EXPECT_FALSE(c.passed());
     EXPECT_FALSE(to_json(c)["passed"]);
     EXPECT_NE(summary_table({c}).find("CHECK FAILED: zerocopy_all_completions"), std::string::npos);
@@ -116,4 +116,41 @@ TEST(Summary, SizesAndUnsupportedLedger) {
     std::string table = summary_table({c});
     EXPECT_NE(table.find("unsupported"), std::string::npos);
     EXPECT_NE(table.find("not effective"), std::string::npos);
+}
+
+// The tracer's cost: per program in the report, its share in a column of its own (only when
+// some cell was traced), and read back as written.
+TEST(TracerCostReport, SectionColumnAndReadBack) {
+    CellResult traced = zero_copy_cell();
+    TracerCost cost;
+    cost.programs = {{"cs_send_tp_msg", 16, 4000}, {"cs_recv", 32, 6000}, {"cs_retrans", 0, 0}};
+    cost.seconds = 0.5;
+    cost.cpus = 2;
+    traced.tracer_cost = cost;
+    const nlohmann::json j = to_json(traced)["tracer_cost"];
+    EXPECT_EQ(j["run_count"], 48);
+    EXPECT_EQ(j["run_time_ns"], 10000);
+    EXPECT_EQ(j["programs"][1]["name"], "cs_recv");
+    EXPECT_DOUBLE_EQ(j["programs"][1]["ns_per_run"].get<double>(), 187.5);
+    EXPECT_TRUE(j["programs"][2]["ns_per_run"].is_null()); // never ran: no per-run figure
+    EXPECT_DOUBLE_EQ(j["ns_per_byte"].get<double>(), 10000.0 / (1 << 20));
+    EXPECT_DOUBLE_EQ(j["cpu_seconds"].get<double>(), 1.0); // no counters: 0.5 s x 2 CPUs
+    EXPECT_DOUBLE_EQ(j["cpu_percent"].get<double>(), 1e-3);
+    EXPECT_NE(j["cpu_basis"].get<std::string>().find("wall time x 2 CPUs"), std::string::npos);
+
+    nlohmann::json doc = to_json(Report{});
+    doc["cells"] = {to_json(traced)};
+    EXPECT_EQ(*report_from_json(doc).cells[0].tracer_cost, traced.tracer_cost);
+
+    CellResult refused = zero_copy_cell();
+    refused.tracer_cost = Measured<TracerCost>(Unsupported{"BPF_ENABLE_STATS: EPERM"});
+    EXPECT_EQ(to_json(refused)["tracer_cost"],
+              nlohmann::json({{"unsupported", "BPF_ENABLE_STATS: EPERM"}}));
+
+    const std::string table = summary_table({traced, refused, zero_copy_cell()});
+    EXPECT_NE(table.find("bpf %cpu"), std::string::npos) << table;
+    EXPECT_NE(table.find("0.00%"), std::string::npos) << table;
+    EXPECT_NE(table.find("* bpf %cpu: BPF_ENABLE_STATS: EPERM"), std::string::npos) << table;
+    EXPECT_NE(table.find("* bpf %cpu: share of wall time x 2 CPUs"), std::string::npos) << table;
+    EXPECT_EQ(summary_table({zero_copy_cell()}).find("bpf %cpu"), std::string::npos);
 }

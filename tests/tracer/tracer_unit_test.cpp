@@ -47,16 +47,13 @@ HookMechanism mechanism(const HookPlan& plan, const std::string& hook) {
     return u.form ? u.form->mechanism : HookMechanism::userspace;
 }
 
-std::string completion_target(const HookPlan& plan) {
-    auto it = plan.attach_targets.find("cs_zc_complete");
-    return it == plan.attach_targets.end() ? "" : it->second;
-}
-
 TEST(HookMode, Parses) {
     EXPECT_EQ(parse_hook_mode("auto"), HookMode::automatic);
     EXPECT_EQ(parse_hook_mode("prefer-tracepoints"), HookMode::prefer_tracepoints);
+    EXPECT_EQ(parse_hook_mode("both"), HookMode::both);
     EXPECT_EQ(to_string(HookMode::automatic), "auto");
     EXPECT_EQ(to_string(HookMode::prefer_tracepoints), "prefer-tracepoints");
+    EXPECT_EQ(to_string(HookMode::both), "both");
 }
 
 TEST(HookMode, BadValueNamesItAndTheAllowedOnes) {
@@ -65,7 +62,7 @@ TEST(HookMode, BadValueNamesItAndTheAllowedOnes) {
         FAIL() << "no UsageError";
     } catch (const UsageError& e) {
         EXPECT_STREQ(e.what(),
-                     "--hooks: unknown value 'kprobes'; allowed: auto, prefer-tracepoints");
+                     "--hooks: unknown value 'kprobes'; allowed: auto, prefer-tracepoints, both");
     }
     EXPECT_THROW(parse_hook_mode(""), UsageError);
     EXPECT_THROW(parse_hook_mode("AUTO"), UsageError);
@@ -77,15 +74,61 @@ TEST(HookPlan, StockKernelTakesPreferredForms) {
     EXPECT_EQ(mechanism(plan, hook_deferred), HookMechanism::fexit);
     EXPECT_EQ(use_of(plan, hook_deferred).form.evidence(), Evidence::exact);
     EXPECT_EQ(mechanism(plan, hook_completions), HookMechanism::fentry);
-    EXPECT_EQ(completion_target(plan), "msg_zerocopy_complete");
+    EXPECT_EQ(use_of(plan, hook_completions).form->targets,
+              std::vector<std::string>{"__msg_zerocopy_callback"});
+    EXPECT_EQ(use_of(plan, hook_completions).form.evidence(), Evidence::exact);
+    EXPECT_EQ(mechanism(plan, hook_pinned_pages), HookMechanism::fexit);
+    EXPECT_EQ(use_of(plan, hook_pinned_pages).form.evidence(), Evidence::exact);
+    EXPECT_EQ(mechanism(plan, hook_transmit_copies), HookMechanism::fexit);
     EXPECT_EQ(mechanism(plan, hook_receive), HookMechanism::tp_btf);
+    EXPECT_EQ(mechanism(plan, hook_delivery), HookMechanism::tp_btf);
     EXPECT_TRUE(loads(plan, "cs_send_fexit"));
     EXPECT_TRUE(loads(plan, "cs_deferred_fexit"));
-    EXPECT_TRUE(loads(plan, "cs_zc_complete"));
-    EXPECT_TRUE(loads(plan, "cs_xmit")); // pinned pages
+    EXPECT_TRUE(loads(plan, "cs_copy_ubufs_entry"));
+    EXPECT_TRUE(loads(plan, "cs_zc_done"));
+    EXPECT_FALSE(loads(plan, "cs_zc_done_mmp"));
+    EXPECT_TRUE(loads(plan, "cs_pin_pages"));
+    EXPECT_TRUE(loads(plan, "cs_segment_exit"));
+    EXPECT_TRUE(loads(plan, "cs_xmit")); // zerocopy bytes transmitted
+    EXPECT_TRUE(loads(plan, "cs_rx"));   // delivery: what became of received zerocopy skbs
     EXPECT_FALSE(loads(plan, "cs_send_tp_msg"));
     EXPECT_FALSE(loads(plan, "cs_send_tp_ret"));
-    EXPECT_FALSE(loads(plan, "cs_rx")); // only the inferred deferred form needs it
+    EXPECT_FALSE(plan.send_forms_apart);
+    EXPECT_FALSE(plan.tracepoint_uses);
+}
+
+// --hooks both: the preferred forms make the ledger, the tracepoint forms a second one, from
+// programs loaded side by side; the send hook's two forms then count apart.
+TEST(HookPlan, BothLoadsEachHooksTwoForms) {
+    HookPlan plan = plan_hooks(kernel_where(true, true), HookMode::both);
+    EXPECT_EQ(plan.mode, HookMode::both);
+    EXPECT_EQ(mechanism(plan, hook_send), HookMechanism::fexit);
+    EXPECT_EQ(mechanism(plan, hook_deferred), HookMechanism::fexit);
+    ASSERT_TRUE(plan.tracepoint_uses);
+    HookPlan tp = plan;
+    tp.uses = *plan.tracepoint_uses;
+    EXPECT_EQ(mechanism(tp, hook_send), HookMechanism::tp_btf);
+    EXPECT_EQ(mechanism(tp, hook_deferred), HookMechanism::inferred);
+    EXPECT_EQ(mechanism(tp, hook_pinned_pages), HookMechanism::tp_btf);
+    EXPECT_EQ(mechanism(tp, hook_completions), HookMechanism::userspace);
+    for (const char* p : {"cs_send_fexit", "cs_send_tp_msg", "cs_send_tp_ret", "cs_deferred_fexit",
+                          "cs_drop", "cs_pin_pages", "cs_zc_done"})
+        EXPECT_TRUE(loads(plan, p)) << p;
+    EXPECT_TRUE(plan.send_forms_apart);
+}
+
+// The pinned pages' tracepoint form needs the send hook's tracepoint programs: beside an
+// exact send hook they count apart, never twice into the same counters.
+TEST(HookPlan, SendFormsCountApartWhenBothAreLoaded) {
+    KernelFeatures f = kernel_where(true, true);
+    f.fexit["iov_iter_get_pages2"] = {false, "function iov_iter_get_pages2 not in kernel BTF"};
+    HookPlan plan = plan_hooks(f, HookMode::automatic);
+    EXPECT_EQ(mechanism(plan, hook_send), HookMechanism::fexit);
+    EXPECT_EQ(mechanism(plan, hook_pinned_pages), HookMechanism::tp_btf);
+    EXPECT_EQ(use_of(plan, hook_pinned_pages).form.evidence(), Evidence::inferred);
+    EXPECT_TRUE(loads(plan, "cs_send_fexit"));
+    EXPECT_TRUE(loads(plan, "cs_send_tp_ret"));
+    EXPECT_TRUE(plan.send_forms_apart);
 }
 
 TEST(HookPlan, PreferTracepointsNeverTakesFentryOrFexit) {
@@ -99,8 +142,11 @@ TEST(HookPlan, PreferTracepointsNeverTakesFentryOrFexit) {
     EXPECT_EQ(mechanism(plan, hook_deferred), HookMechanism::inferred);
     EXPECT_EQ(use_of(plan, hook_deferred).form.evidence(), Evidence::inferred);
     EXPECT_EQ(mechanism(plan, hook_completions), HookMechanism::userspace);
+    EXPECT_EQ(mechanism(plan, hook_pinned_pages), HookMechanism::tp_btf);
+    EXPECT_EQ(use_of(plan, hook_pinned_pages).form.evidence(), Evidence::inferred);
+    EXPECT_EQ(mechanism(plan, hook_transmit_copies), HookMechanism::inferred);
     EXPECT_FALSE(loads(plan, "cs_send_fexit"));
-    EXPECT_FALSE(loads(plan, "cs_zc_complete"));
+    EXPECT_FALSE(loads(plan, "cs_zc_done"));
     EXPECT_TRUE(loads(plan, "cs_rx"));
     EXPECT_TRUE(loads(plan, "cs_send_tp_msg"));
     EXPECT_TRUE(plan.attach_targets.empty());
@@ -115,14 +161,19 @@ TEST(HookPlan, ThisVmFallsBackWhereFentryIsRefused) {
     EXPECT_EQ(mechanism(plan, hook_completions), HookMechanism::userspace);
 }
 
-TEST(HookPlan, OldKernelCompletionTargetIsRenamed) {
+// Debian 7.2 inlines __msg_zerocopy_callback (not in its BTF): completions are counted at
+// its first call instead.
+TEST(HookPlan, InlinedCompletionCallbackFallsBackToItsFirstCall) {
     KernelFeatures f = kernel_where(true, true);
-    f.fentry["msg_zerocopy_complete"] = {false, "function msg_zerocopy_complete not in kernel BTF"};
+    f.fentry["__msg_zerocopy_callback"] = {false,
+                                           "function __msg_zerocopy_callback not in kernel BTF"};
     HookPlan plan = plan_hooks(f, HookMode::automatic);
     EXPECT_EQ(mechanism(plan, hook_completions), HookMechanism::fentry);
-    EXPECT_EQ(completion_target(plan), "msg_zerocopy_callback");
     EXPECT_EQ(use_of(plan, hook_completions).form->targets,
-              std::vector<std::string>{"msg_zerocopy_callback"});
+              std::vector<std::string>{"mm_unaccount_pinned_pages"});
+    EXPECT_EQ(use_of(plan, hook_completions).form.evidence(), Evidence::exact);
+    EXPECT_TRUE(loads(plan, "cs_zc_done_mmp"));
+    EXPECT_FALSE(loads(plan, "cs_zc_done"));
 }
 
 TEST(HookPlan, OldKernelWithoutSendTracepointUsesFexitOrSaysWhy) {

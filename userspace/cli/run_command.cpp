@@ -119,8 +119,10 @@ void add_observer_options(CLI::App& run, RunInputs& in) {
     run.add_flag("--no-trace", in.no_trace,
                  "Do not load the BPF tracer (no copy ledger; for measuring its overhead)");
     run.add_option("--hooks", in.cmd.hooks,
-                   "Hook forms: auto (preferred fentry/kprobe where the kernel allows, else "
-                   "tracepoints) or prefer-tracepoints")
+                   "Hook forms: auto (preferred fentry/fexit where the kernel allows, else "
+                   "tracepoints), prefer-tracepoints, or both (both forms in one run, each "
+                   "counting apart: a second ledger, ledger_tracepoints, from the tracepoint "
+                   "forms on the same traffic)")
         ->capture_default_str();
     run.add_option("--counters", in.cmd.counters,
                    "perf counters: default, none, or a comma-separated list of event names")

@@ -1,5 +1,6 @@
 #include "ledger/figures.h"
 
+#include "common/format.h"
 #include "ledger/copy_model.h"
 
 namespace copyscope {
@@ -8,6 +9,46 @@ namespace {
 // value as counted by `hook`, or the hook's reason for giving no counts.
 Measured<uint64_t> by(const HookSource& hook, uint64_t value) {
     return hook.with(value);
+}
+
+// A copy site that only the exact form of its hook sees.
+Measured<uint64_t> exact_only(const HookSource& hook, uint64_t value, const char* why) {
+    if (hook && *hook == HookMechanism::inferred) return Unsupported{why};
+    return by(hook, value);
+}
+
+constexpr const char* tstamp_unseen =
+    "not seen from tracepoints: the TX timestamp's clone is copied inside __skb_tstamp_tx";
+constexpr const char* skb_copy_unseen =
+    "not seen from tracepoints: skb_copy leaves the source skb zerocopy";
+
+// The figures of the zerocopy bytes' way: what left, where copies were made, what TCP saw.
+void copy_figures(ByteFigures& f, const Tally& t, const CopySites& sites, const KernelCounts& k) {
+    f.zerocopy_transmitted_bytes = by(t.transmit, k.xmit_zc_bytes);
+    f.copy_site_receive_bytes = by(t.deferred, sites.receive);
+    f.copy_site_tap_tx_bytes = by(t.deferred, sites.tap_tx);
+    f.copy_site_tap_rx_bytes = by(t.deferred, sites.tap_rx);
+    f.copy_site_tun_bytes = by(t.deferred, sites.tun);
+    f.copy_site_timestamp_bytes = exact_only(t.deferred, sites.timestamp, tstamp_unseen);
+    f.copy_site_no_sg_bytes = by(t.transmit_copies, sites.no_sg);
+    f.copy_site_skb_copy_bytes = exact_only(t.transmit_copies, sites.skb_copy, skb_copy_unseen);
+    f.delivered_copied_bytes = by(t.delivery, k.rx_zc_delivered_bytes);
+    f.delivered_uncopied_bytes = by(t.delivery, k.rx_zc_delivered_flagged_bytes);
+}
+
+// Pinned pages: counted at the pin site (exact) or from the iovecs' addresses (inferred),
+// which cannot count pages of iterators it does not read.
+uint64_t pinned_pages_of(const KernelCounts& k, const HookSource& h) {
+    return h && *h == HookMechanism::fexit ? k.pin_pages : k.pin_pages_tp;
+}
+
+Measured<uint64_t> pinned_pages(const Tally& t, const KernelCounts& k) {
+    if (t.pinned_pages && *t.pinned_pages != HookMechanism::fexit &&
+        k.pin_pages_tp_skipped_bytes > 0)
+        return Unsupported{format_bytes(k.pin_pages_tp_skipped_bytes) +
+                           " pinned through iterators the tracepoint form does not read (more "
+                           "than 16 iovecs, or not iovecs)"};
+    return by(t.pinned_pages, pinned_pages_of(k, t.pinned_pages));
 }
 
 void describe_tracer(Ledger& L, const LedgerInput& in) {
@@ -35,13 +76,16 @@ void totals(Ledger& L, const Tally& t) {
     const HookSource message_receive = t.receive && t.far ? Unsupported{far_reason} : t.receive;
     L.figures.kernel_send_copy_bytes = by(t.send, t.req_send_copy);
     L.figures.zerocopy_pinned_bytes = by(t.send, t.pinned);
-    L.figures.pinned_pages = by(t.pinned_pages, t.total.xmit_zc_pages);
+    L.figures.pinned_pages = pinned_pages(t, t.total);
     L.figures.zerocopy_fallback_bytes = by(t.send, t.fallback);
+    L.figures.zerocopy_no_sockopt_bytes = by(t.send, t.no_sockopt);
     L.figures.deferred_copy_bytes = by(t.deferred, t.deferred_total);
+    copy_figures(L.figures, t, t.sites, t.total);
     L.figures.receive_copy_bytes = by(message_receive, t.req_recv);
+    L.figures.receive_copy_zerocopy_bytes = by(t.receive, t.total.recv_zc_flagged_bytes);
     L.figures.retransmit_bytes = by(t.retransmits, t.total.retrans_bytes);
     L.figures.receive_mapped_bytes = by(t.mapped, t.total.zcrx_mapped_bytes);
-    L.deferred_copy_retransmit_bytes = by(t.retransmits, t.deferred_retransmitted);
+    L.deferred_copy_retransmit_bytes = by(t.delivery, t.deferred_retransmitted);
     L.receiver_in_this_kernel = t.receiver_here;
     if (t.nic)
         L.receiver_evidence = t.receiver_here
@@ -70,14 +114,17 @@ NamespaceLedger namespace_ledger(const Tally& t, size_t i) {
     n.role = s.role;
     n.inode = s.inode;
     const uint64_t deferred = s.deferred - (i == t.recopied_side ? t.deferred_retransmitted : 0);
+    const bool sends = s.sends_requests();
     n.figures.kernel_send_copy_bytes = by(t.send, s.req_send_copy);
-    n.figures.zerocopy_pinned_bytes =
-        by(t.send, s.sends_requests() ? k.zc_pinned_bytes + s.udp_pinned : 0);
-    n.figures.pinned_pages = by(t.pinned_pages, k.xmit_zc_pages);
+    n.figures.zerocopy_pinned_bytes = by(t.send, sends ? k.zc_pinned_bytes + s.udp_pinned : 0);
+    n.figures.pinned_pages = pinned_pages(t, k);
     n.figures.zerocopy_fallback_bytes =
-        by(t.send, s.sends_requests() ? k.zc_fallback_bytes + s.udp_fallback : 0);
+        by(t.send, sends ? k.zc_fallback_bytes + k.zc_no_sockopt_bytes + s.udp_fallback : 0);
+    n.figures.zerocopy_no_sockopt_bytes = by(t.send, sends ? k.zc_no_sockopt_bytes : 0);
     n.figures.deferred_copy_bytes = by(t.deferred, deferred);
+    copy_figures(n.figures, t, s.sites, k);
     n.figures.receive_copy_bytes = by(t.receive, s.req_recv);
+    n.figures.receive_copy_zerocopy_bytes = by(t.receive, k.recv_zc_flagged_bytes);
     n.figures.retransmit_bytes = by(t.retransmits, k.retrans_bytes);
     n.figures.receive_mapped_bytes = by(t.mapped, k.zcrx_mapped_bytes);
     n.raw = k;
@@ -107,9 +154,9 @@ ZerocopyNotifications notifications(const ZerocopyStats& z, const Tally& t) {
 // gives the share.
 void copies_per_byte(Ledger& L, const LedgerInput& in, const Tally& t) {
     const AppCounts& app = in.app;
-    L.copies_per_byte_expected =
-        expected_copies_per_byte(in.strategy, app, in.zerocopy, !t.far,
-                                 in.protocol == Protocol::udp || in.receive == Receive::zerocopy);
+    L.copies_per_byte_expected = expected_copies_per_byte(
+        in.strategy, app, in.zerocopy, !t.far, t.sites.beside_path() > 0 || t.sites.no_sg > 0,
+        in.protocol == Protocol::udp || in.receive == Receive::zerocopy);
     if (app.bytes_sent == 0) {
         L.copies_per_byte = Unsupported{"no bytes were sent"};
         return;
@@ -123,8 +170,9 @@ void copies_per_byte(Ledger& L, const LedgerInput& in, const Tally& t) {
     const uint64_t here = app.user_copy_bytes + t.req_send_copy + t.fallback + t.deferred_total +
                           (t.far ? 0 : t.req_recv);
     const double cpb = here / sent;
-    const Evidence evidence =
-        weaker(t.send.evidence(), weaker(t.deferred.evidence(), t.receive.evidence()));
+    // An inferred deferred copy weakens the figure only where it adds to it.
+    const Evidence deferred = t.deferred_total > 0 ? t.deferred.evidence() : Evidence::exact;
+    const Evidence evidence = weaker(t.send.evidence(), weaker(deferred, t.receive.evidence()));
     L.copies_per_byte =
         t.far ? Measured<double>(Unsupported{std::string(far_reason) +
                                              "; this host's share is this_host_copies_per_byte"})
@@ -150,6 +198,7 @@ Ledger ledger_figures(const LedgerInput& in, const Tally& t) {
     for (size_t i = 0; i < t.sides.size(); ++i)
         L.by_namespace.push_back(namespace_ledger(t, i));
     if (in.zerocopy) L.zerocopy_notifications = notifications(*in.zerocopy, t);
+    if (in.strategy == Strategy::zero_copy) L.send_limits = in.send_limits;
     copies_per_byte(L, in, t);
     if (t.send && t.deferred && t.pinned > 0)
         L.deferred_copy_percent = 100.0 * t.deferred_total / t.pinned;

@@ -45,9 +45,14 @@ struct LedgerInput {
     std::optional<TracerView> tracer; // nullopt: no kernel-side view at all
     std::string tracer_unavailable;   // why, when tracer is nullopt
     // What the tracer says of itself, passed through to the ledger's "tracer" section.
-    std::optional<HookMode> hook_mode; // when its programs were loaded
-    std::string tracer_note;           // e.g. the preferred forms failed to load
-    std::string socket_filter;         // nic: which sockets it counted
+    std::optional<HookMode> hook_mode;     // when its programs were loaded
+    std::string tracer_note;               // e.g. the preferred forms failed to load
+    std::string socket_filter;             // nic: which sockets it counted
+    std::string kernel_release;            // uname -r: where the receive path copies
+    std::optional<SendLimits> send_limits; // zero-copy cells: what ENOBUFS depends on
+    // Bytes of the sends that can straddle the start of the counting (the connections carry
+    // on from a warm-up: one message per connection); 0 when the counting starts idle.
+    uint64_t straddling_bytes = 0;
 };
 
 struct LedgerResult {

@@ -119,35 +119,49 @@ std::vector<SideTally> sides_of(const TracerView& tv, const Tally& t) {
     return sides;
 }
 
-// Sums the sides. A retransmitted zerocopy segment whose first copy was already delivered
-// is copied again at delivery: those bytes belong with the retransmits (kept apart), not
-// with the application's one deferred copy per pinned byte. They come off the side that
-// copied the most, where delivery (and so the second copy) happened.
+std::optional<HookMechanism> mechanism_of(const HookSource& h) {
+    return h ? std::optional(*h) : std::nullopt;
+}
+
+// Sums the sides. The delivery hook sees zerocopy bytes the kernel copied a second time: a
+// retransmitted segment TCP had already received, an skb dropped after its copy (and sent
+// again). Those bytes belong with the retransmits (kept apart), not with the application's
+// one deferred copy per pinned byte. They come off the side that copied the most on the
+// way, where delivery (and so the second copy) happened.
 void add_up(Tally& t) {
-    const std::optional<HookMechanism> def_mech =
-        t.deferred ? std::optional(*t.deferred) : std::nullopt;
+    const auto def_mech = mechanism_of(t.deferred);
+    const auto tx_mech = mechanism_of(t.transmit_copies);
+    size_t most = 0;
+    uint64_t most_on_path = 0;
     for (size_t i = 0; i < t.sides.size(); ++i) {
         SideTally& s = t.sides[i];
         split_directions(s, t.answers);
         if (t.udp) add_udp(s);
-        s.deferred = deferred_bytes(s.counts, def_mech);
+        s.sites = copy_sites(s.counts, def_mech, tx_mech);
+        s.deferred = s.sites.total();
         t.total += s.counts;
-        t.deferred_total += s.deferred;
+        t.sites += s.sites;
         t.req_send_copy += s.req_send_copy;
         t.ans_send_copy += s.ans_send_copy;
         t.req_recv += s.req_recv;
         t.ans_recv += s.ans_recv;
         if (s.role != NamespaceRole::receiver && s.role != NamespaceRole::local_sink) {
             t.pinned += s.counts.zc_pinned_bytes + s.udp_pinned;
-            t.fallback += s.counts.zc_fallback_bytes + s.udp_fallback;
+            t.fallback +=
+                s.counts.zc_fallback_bytes + s.counts.zc_no_sockopt_bytes + s.udp_fallback;
+            t.no_sockopt += s.counts.zc_no_sockopt_bytes;
         }
         if (s.role == NamespaceRole::shared) t.shared_ns = true;
-        if (s.deferred > t.sides[t.recopied_side].deferred) t.recopied_side = i;
+        if (s.sites.on_path() > most_on_path) {
+            most_on_path = s.sites.on_path();
+            most = i;
+        }
     }
-    if (t.retransmits && t.pinned > 0 && t.deferred_total > t.pinned)
-        t.deferred_retransmitted =
-            std::min<uint64_t>(t.deferred_total - t.pinned, t.total.retrans_bytes);
-    t.deferred_total -= t.deferred_retransmitted;
+    t.recopied_side = most;
+    const uint64_t total = t.sites.total();
+    if (t.delivery) t.recopied = recopied_bytes(t.total);
+    t.deferred_retransmitted = std::min(t.recopied, most_on_path);
+    t.deferred_total = total - t.deferred_retransmitted;
 }
 
 } // namespace
@@ -156,7 +170,10 @@ Tally tally(const LedgerInput& in) {
     Tally t;
     t.send = source_of(in, hook_send);
     t.pinned_pages = source_of(in, hook_pinned_pages);
+    t.transmit = source_of(in, hook_transmit);
     t.deferred = source_of(in, hook_deferred);
+    t.transmit_copies = source_of(in, hook_transmit_copies);
+    t.delivery = source_of(in, hook_delivery);
     t.receive = source_of(in, hook_receive);
     t.retransmits = source_of(in, hook_retransmits);
     t.completions = source_of(in, hook_completions);
@@ -169,11 +186,11 @@ Tally tally(const LedgerInput& in) {
         t.send = !udp_send ? udp_send
                  : !udp_pinned
                      ? udp_pinned
-                     : HookSource(*udp_send,
-                                  weaker(udp_send.evidence(), udp_pinned.evidence()),
+                     : HookSource(*udp_send, weaker(udp_send.evidence(), udp_pinned.evidence()),
                                   hook_udp_send);
         t.receive = source_of(in, hook_udp_receive);
     }
+    t.local_delivery = copies_at_local_delivery(in.kernel_release);
     t.answers = in.app.response_bytes;
     place_receiver(t, in);
     if (in.tracer) t.sides = sides_of(*in.tracer, t);

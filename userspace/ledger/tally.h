@@ -1,12 +1,13 @@
 #pragma once
 // The ledger's first stage: from the tracer's raw counts per namespace and its hook uses,
 // which hooks could count (and how), where the receiver is, each side's copies split by
-// direction, and the totals the figures, checks and verdict are made of.
+// direction and by copy site, and the totals the figures, checks and verdict are made of.
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "ledger/copy_model.h"
 #include "ledger/ledger.h"
 
 namespace copyscope {
@@ -24,7 +25,8 @@ struct SideTally {
     KernelCounts counts;
     uint64_t req_send_copy = 0, ans_send_copy = 0;
     uint64_t req_recv = 0, ans_recv = 0;
-    uint64_t deferred = 0; // per the deferred hook's mechanism, retransmitted re-copies included
+    CopySites sites;                           // copies of zerocopy pages here, re-copies included
+    uint64_t deferred = 0;                     // sites.total()
     uint64_t udp_pinned = 0, udp_fallback = 0; // udp cells: MSG_ZEROCOPY bytes pinned, copied
 
     // The messages' sends (and so their pinned and fallback bytes) are counted here.
@@ -34,7 +36,8 @@ struct SideTally {
 };
 
 struct Tally {
-    HookSource send, pinned_pages, deferred, receive, retransmits, completions;
+    HookSource send, pinned_pages, transmit, deferred, transmit_copies, delivery, receive,
+        retransmits, completions;
     HookSource mapped; // TCP_ZEROCOPY_RECEIVE
     bool udp = false;  // the send and receive hooks are udp's
 
@@ -44,15 +47,19 @@ struct Tally {
     std::optional<bool> receiver_here;
     std::string receiver_evidence; // nic: how the tracer told
     bool far = false;              // nic with the receiver outside this kernel
+    // Where the receive path copies on this kernel (6.17+: local delivery); nullopt: unknown.
+    std::optional<bool> local_delivery;
 
     std::vector<SideTally> sides;
     KernelCounts total;     // every side's counts
     uint64_t answers = 0;   // bytes the receiver sent back (runner's count)
     bool shared_ns = false; // one namespace carries both directions: answers taken off
     uint64_t req_send_copy = 0, ans_send_copy = 0, req_recv = 0, ans_recv = 0;
-    uint64_t pinned = 0, fallback = 0;
+    uint64_t pinned = 0, fallback = 0, no_sockopt = 0;
+    CopySites sites;                     // every side's
+    uint64_t recopied = 0;               // re-copies the delivery hook observed
     uint64_t deferred_total = 0;         // the messages' deferred copies, re-copies taken off
-    uint64_t deferred_retransmitted = 0; // re-copies of retransmitted zerocopy segments
+    uint64_t deferred_retransmitted = 0; // re-copies taken off (retransmitted or dropped)
     size_t recopied_side = 0;            // the side the re-copies are taken off
 };
 

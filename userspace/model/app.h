@@ -2,6 +2,7 @@
 // What the runner counted itself in one cell: bytes and messages, throughput per
 // repetition, round trips, MSG_ZEROCOPY notifications, and its checks.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,10 @@ struct Check {
     std::string name;
     bool passed = false;
     std::string detail; // the numbers behind the verdict, in words
+    // Is it independent evidence (two observations that could disagree), or does it follow
+    // from other checks or compare a figure with one derived from it? nullopt: not said.
+    std::optional<bool> independent;
+    std::string independent_why; // why, in words
 
     bool operator==(const Check&) const = default;
 };

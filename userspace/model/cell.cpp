@@ -102,4 +102,16 @@ bool CellResult::passed() const {
            std::all_of(checks.begin(), checks.end(), [](const Check& c) { return c.passed; });
 }
 
+std::optional<double> CellResult::busy_cpu_seconds() const {
+    if (!counters || !counters->system || !*counters->system) return std::nullopt;
+    const auto& cpu_time = (*counters->system)->cpu_time;
+    if (!cpu_time) return std::nullopt;
+    return cpu_time->busy_seconds;
+}
+
+std::optional<TracerCostShare> CellResult::tracer_cost_share() const {
+    if (!tracer_cost || !*tracer_cost) return std::nullopt;
+    return copyscope::tracer_cost_share(**tracer_cost, app.bytes_sent, busy_cpu_seconds());
+}
+
 } // namespace copyscope

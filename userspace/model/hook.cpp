@@ -34,11 +34,19 @@ std::optional<HookMechanism> hook_mechanism_from_string(std::string_view text) {
 }
 
 std::string_view to_string(HookMode mode) {
-    return mode == HookMode::automatic ? "auto" : "prefer-tracepoints";
+    switch (mode) {
+    case HookMode::automatic:
+        return "auto";
+    case HookMode::prefer_tracepoints:
+        return "prefer-tracepoints";
+    case HookMode::both:
+        return "both";
+    }
+    return "?";
 }
 
 std::optional<HookMode> hook_mode_from_string(std::string_view text) {
-    for (HookMode m : {HookMode::automatic, HookMode::prefer_tracepoints})
+    for (HookMode m : {HookMode::automatic, HookMode::prefer_tracepoints, HookMode::both})
         if (to_string(m) == text) return m;
     return std::nullopt;
 }

@@ -29,8 +29,10 @@ std::string_view to_string(HookMechanism m);
 std::optional<HookMechanism> hook_mechanism_from_string(std::string_view text);
 
 // --hooks: `auto` takes the preferred form where the kernel allows it; `prefer-tracepoints`
-// never takes fentry/fexit (what this VM needs anyway; lets tests force the fallback).
-enum class HookMode { automatic, prefer_tracepoints };
+// never takes fentry/fexit (what this VM needs anyway; lets tests force the fallback);
+// `both` loads the forms of both in one run, each counting apart, and gives a second ledger
+// from the tracepoint forms: the two paths compared on the same traffic.
+enum class HookMode { automatic, prefer_tracepoints, both };
 
 std::string_view to_string(HookMode mode);
 std::optional<HookMode> hook_mode_from_string(std::string_view text);
@@ -38,7 +40,10 @@ std::optional<HookMode> hook_mode_from_string(std::string_view text);
 // Hook names, as the ledger and the report name them.
 inline constexpr const char* hook_send = "send";
 inline constexpr const char* hook_pinned_pages = "pinned_pages";
+inline constexpr const char* hook_transmit = "transmit";
 inline constexpr const char* hook_deferred = "deferred_copy";
+inline constexpr const char* hook_transmit_copies = "transmit_copies";
+inline constexpr const char* hook_delivery = "delivery";
 inline constexpr const char* hook_receive = "receive_copy";
 inline constexpr const char* hook_retransmits = "retransmits";
 inline constexpr const char* hook_completions = "completions";
@@ -48,9 +53,9 @@ inline constexpr const char* hook_udp_receive = "udp_receive";
 inline constexpr const char* hook_receive_mapped = "receive_mapped";
 // Every hook, in the order the tracer plans them.
 inline constexpr const char* all_hooks[] = {
-    hook_send,        hook_pinned_pages, hook_deferred,   hook_receive,
-    hook_retransmits, hook_completions,  hook_udp_send,   hook_udp_pinned,
-    hook_udp_receive, hook_receive_mapped};
+    hook_send,       hook_pinned_pages, hook_transmit,      hook_deferred,    hook_transmit_copies,
+    hook_delivery,   hook_receive,      hook_retransmits,   hook_completions, hook_udp_send,
+    hook_udp_pinned, hook_udp_receive,  hook_receive_mapped};
 
 // The form a hook took.
 struct HookChoice {

@@ -33,4 +33,8 @@ std::span<const KernelCounterDef> kernel_counters();
 // One slot's value of the BPF counter map (one CPU's share, or a sum) as KernelCounts.
 KernelCounts to_kernel_counts(const cs_counters& raw);
 
+// `all` with the send hook's counters taken from `send` (what another form of the send hook
+// counted apart, with --hooks both).
+KernelCounts with_send_counts(const KernelCounts& all, const KernelCounts& send);
+
 } // namespace copyscope

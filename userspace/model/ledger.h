@@ -19,14 +19,29 @@ namespace copyscope {
 
 // The byte figures the ledger gives for the whole cell and for each namespace.
 struct ByteFigures {
-    Measured<uint64_t> kernel_send_copy_bytes;  // copied from user memory at send time
-    Measured<uint64_t> zerocopy_pinned_bytes;   // sent by reference to pinned user pages
-    Measured<uint64_t> pinned_pages;            // pages spanned by zerocopy fragments
-    Measured<uint64_t> zerocopy_fallback_bytes; // MSG_ZEROCOPY asked, copied at send time
-    Measured<uint64_t> deferred_copy_bytes;     // zerocopy pages copied later
-    Measured<uint64_t> receive_copy_bytes;      // copied from skbs to the receiver
-    Measured<uint64_t> retransmit_bytes;        // sent again by TCP, kept apart
-    Measured<uint64_t> receive_mapped_bytes;    // mapped by TCP_ZEROCOPY_RECEIVE, not copied
+    Measured<uint64_t> kernel_send_copy_bytes;     // copied from user memory at send time
+    Measured<uint64_t> zerocopy_pinned_bytes;      // sent by reference to pinned user pages
+    Measured<uint64_t> pinned_pages;               // distinct user pages those sends referenced
+    Measured<uint64_t> zerocopy_fallback_bytes;    // MSG_ZEROCOPY asked, copied at send time
+    Measured<uint64_t> zerocopy_no_sockopt_bytes;  // of those: no SO_ZEROCOPY on the socket
+    Measured<uint64_t> zerocopy_transmitted_bytes; // zerocopy bytes leaving a device
+    Measured<uint64_t> deferred_copy_bytes;        // zerocopy pages copied later (every site)
+    // Where they were copied (the sites add up to deferred_copy_bytes plus
+    // deferred_copy_retransmit_bytes).
+    Measured<uint64_t> copy_site_receive_bytes;   // the receive path (skb_copy_ubufs)
+    Measured<uint64_t> copy_site_tap_tx_bytes;    // a transmit tap's clone (AF_PACKET)
+    Measured<uint64_t> copy_site_tap_rx_bytes;    // a receive tap (instead of the receive path)
+    Measured<uint64_t> copy_site_tun_bytes;       // tun_net_xmit
+    Measured<uint64_t> copy_site_timestamp_bytes; // a TX timestamp's clone
+    Measured<uint64_t> copy_site_no_sg_bytes;     // before transmit: no scatter-gather
+    Measured<uint64_t> copy_site_skb_copy_bytes;  // skb_copy/skb_copy_expand
+    // Zerocopy skbs received, as TCP first saw them: copied on the way, or still user pages.
+    Measured<uint64_t> delivered_copied_bytes;
+    Measured<uint64_t> delivered_uncopied_bytes;
+    Measured<uint64_t> receive_copy_bytes;          // copied from skbs to the receiver
+    Measured<uint64_t> receive_copy_zerocopy_bytes; // of those, from user pages (uncopied)
+    Measured<uint64_t> retransmit_bytes;            // sent again by TCP, kept apart
+    Measured<uint64_t> receive_mapped_bytes;        // mapped by TCP_ZEROCOPY_RECEIVE, not copied
 
     bool operator==(const ByteFigures&) const = default;
 };
@@ -43,8 +58,20 @@ inline constexpr ByteFigureDef byte_figures[] = {
     {"zerocopy_pinned_bytes", hook_send, &ByteFigures::zerocopy_pinned_bytes},
     {"pinned_pages", hook_pinned_pages, &ByteFigures::pinned_pages},
     {"zerocopy_fallback_bytes", hook_send, &ByteFigures::zerocopy_fallback_bytes},
+    {"zerocopy_no_sockopt_bytes", hook_send, &ByteFigures::zerocopy_no_sockopt_bytes},
+    {"zerocopy_transmitted_bytes", hook_transmit, &ByteFigures::zerocopy_transmitted_bytes},
     {"deferred_copy_bytes", hook_deferred, &ByteFigures::deferred_copy_bytes},
+    {"copy_site_receive_bytes", hook_deferred, &ByteFigures::copy_site_receive_bytes},
+    {"copy_site_tap_tx_bytes", hook_deferred, &ByteFigures::copy_site_tap_tx_bytes},
+    {"copy_site_tap_rx_bytes", hook_deferred, &ByteFigures::copy_site_tap_rx_bytes},
+    {"copy_site_tun_bytes", hook_deferred, &ByteFigures::copy_site_tun_bytes},
+    {"copy_site_timestamp_bytes", hook_deferred, &ByteFigures::copy_site_timestamp_bytes},
+    {"copy_site_no_sg_bytes", hook_transmit_copies, &ByteFigures::copy_site_no_sg_bytes},
+    {"copy_site_skb_copy_bytes", hook_transmit_copies, &ByteFigures::copy_site_skb_copy_bytes},
+    {"delivered_copied_bytes", hook_delivery, &ByteFigures::delivered_copied_bytes},
+    {"delivered_uncopied_bytes", hook_delivery, &ByteFigures::delivered_uncopied_bytes},
     {"receive_copy_bytes", hook_receive, &ByteFigures::receive_copy_bytes},
+    {"receive_copy_zerocopy_bytes", hook_receive, &ByteFigures::receive_copy_zerocopy_bytes},
     {"retransmit_bytes", hook_retransmits, &ByteFigures::retransmit_bytes},
     {"receive_mapped_bytes", hook_receive_mapped, &ByteFigures::receive_mapped_bytes},
 };
@@ -126,6 +153,19 @@ struct CopiesPerByteParts {
     bool operator==(const CopiesPerByteParts&) const = default;
 };
 
+// What limits MSG_ZEROCOPY sends (the causes of ENOBUFS), as the sender saw them.
+struct SendLimits {
+    // net.core.optmem_max as the sender's namespace has it (per namespace in 6.12, one
+    // global value in 6.1); its source says which.
+    Measured<uint64_t> optmem_max;
+    // RLIMIT_MEMLOCK (soft), bytes; nullopt: unlimited. Pinned pages are charged to it
+    // unless the sender has CAP_IPC_LOCK.
+    Measured<std::optional<uint64_t>> memlock_limit;
+    bool cap_ipc_lock = false;
+
+    bool operator==(const SendLimits&) const = default;
+};
+
 // A check that could not be evaluated, and why.
 struct SkippedCheck {
     std::string check;
@@ -152,6 +192,7 @@ struct Ledger {
     std::optional<Responses> responses;                     // when there were answers
     std::vector<NamespaceLedger> by_namespace;
     std::optional<ZerocopyNotifications> zerocopy_notifications; // zero-copy cells
+    std::optional<SendLimits> send_limits;                       // zero-copy cells
     Measured<double> copies_per_byte;
     std::optional<double> this_host_copies_per_byte; // nic
     std::optional<CopiesPerByteParts> copies_per_byte_parts;

@@ -52,6 +52,9 @@ const std::vector<CsvColumn>& csv_columns() {
         {"instructions_per_byte", "/counters/derived/thread/instructions_per_byte"},
         {"cache_misses_per_kib", "/counters/derived/thread/cache_misses_per_kib"},
         {"system_cpu_seconds_per_gib", "/counters/derived/system/cpu_seconds_per_gib"},
+        {"bpf_ns_per_byte", "/tracer_cost/ns_per_byte"},
+        {"bpf_cpu_percent", "/tracer_cost/cpu_percent"},
+        {"bpf_cpu_basis", "/tracer_cost/cpu_basis"},
         // The udp and zerocopy-receive paths.
         {"protocol", "/protocol"},
         {"udp_gso_bytes", "/udp_gso"},
@@ -77,14 +80,23 @@ std::string quote(const std::string& s) {
     return out + "\"";
 }
 
+bool is_unsupported(const nlohmann::json& v) {
+    return v.is_object() && v.contains("unsupported");
+}
+
 } // namespace
 
 std::string csv_value(const nlohmann::json& cell, const std::string& pointer) {
     nlohmann::json::json_pointer ptr(pointer);
-    if (!cell.contains(ptr)) return "";
+    if (!cell.contains(ptr)) {
+        // Inside a section that is unsupported as a whole, every figure is.
+        for (auto parent = ptr.parent_pointer(); !parent.empty(); parent = parent.parent_pointer())
+            if (cell.contains(parent) && is_unsupported(cell.at(parent))) return "unsupported";
+        return "";
+    }
     const nlohmann::json& v = cell.at(ptr);
     if (v.is_null()) return "";
-    if (v.is_object() && v.contains("unsupported")) return "unsupported";
+    if (is_unsupported(v)) return "unsupported";
     if (v.is_string()) return quote(v.get<std::string>());
     if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
     if (v.is_number()) return v.dump();

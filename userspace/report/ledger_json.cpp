@@ -60,6 +60,16 @@ json notifications_json(const ZerocopyNotifications& n) {
     return j;
 }
 
+json send_limits_json(const SendLimits& l) {
+    json j = {{"optmem_max", measured_json(l.optmem_max)}, {"cap_ipc_lock", l.cap_ipc_lock}};
+    if (l.optmem_max) j["optmem_max_scope"] = l.optmem_max.source();
+    if (!l.memlock_limit)
+        j["memlock_limit"] = unsupported_json(l.memlock_limit.reason());
+    else
+        j["memlock_limit"] = *l.memlock_limit ? json(**l.memlock_limit) : json("unlimited");
+    return j;
+}
+
 void copies_per_byte_json(const Ledger& L, json& j) {
     j["copies_per_byte"] = measured_json(L.copies_per_byte);
     if (L.this_host_copies_per_byte) j["this_host_copies_per_byte"] = *L.this_host_copies_per_byte;
@@ -125,6 +135,7 @@ json to_json(const Ledger& L) {
         j["by_namespace"][std::string(to_string(n.role))] = namespace_json(n);
     j["zerocopy_notifications"] =
         L.zerocopy_notifications ? notifications_json(*L.zerocopy_notifications) : json(nullptr);
+    if (L.send_limits) j["send_limits"] = send_limits_json(*L.send_limits);
     copies_per_byte_json(L, j);
     j["deferred_copy_percent"] = optional_json(L.deferred_copy_percent);
     j["checks_not_evaluated"] = json::array();

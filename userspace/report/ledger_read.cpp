@@ -105,10 +105,32 @@ ZerocopyNotifications notifications_from_json(const JsonIn& j) {
     return n;
 }
 
+SendLimits send_limits_from_json(const JsonIn& j) {
+    SendLimits l;
+    l.optmem_max = j.measured<uint64_t>("optmem_max");
+    if (l.optmem_max)
+        l.optmem_max = Measured<uint64_t>(*l.optmem_max, Evidence::exact,
+                                          j.get_or<std::string>("optmem_max_scope", ""));
+    l.cap_ipc_lock = j.get_or("cap_ipc_lock", false);
+    const auto m = j.find("memlock_limit");
+    if (!m)
+        l.memlock_limit = Unsupported{not_in_report};
+    else if (auto why = m->unsupported())
+        l.memlock_limit = Unsupported{*why};
+    else if (m->json().is_string())
+        l.memlock_limit = std::optional<uint64_t>{}; // "unlimited"
+    else
+        l.memlock_limit = std::optional<uint64_t>{m->as<uint64_t>()};
+    return l;
+}
+
 void copies_per_byte_from_json(const JsonIn& j, Ledger& L) {
+    // As the ledger sets it: the deferred copy's hook counts only where it adds a copy.
+    const bool deferred = L.figures.deferred_copy_bytes.value_or(0) > 0;
     const Evidence cpb_evidence =
         weaker(evidence_of(L, hook_send),
-               weaker(evidence_of(L, hook_deferred), evidence_of(L, hook_receive)));
+               weaker(deferred ? evidence_of(L, hook_deferred) : Evidence::exact,
+                      evidence_of(L, hook_receive)));
     L.copies_per_byte = j.measured<double>("copies_per_byte");
     if (L.copies_per_byte) L.copies_per_byte = Measured<double>(*L.copies_per_byte, cpb_evidence);
     L.this_host_copies_per_byte = j.optional<double>("this_host_copies_per_byte");
@@ -167,7 +189,7 @@ Ledger ledger_from_json(const JsonIn& j, const CellSpec& cell) {
     header_from_json(j, cell, L);
     L.figures = figures(j, L);
     L.deferred_copy_retransmit_bytes =
-        figure(j, "deferred_copy_retransmit_bytes", L, hook_retransmits);
+        figure(j, "deferred_copy_retransmit_bytes", L, hook_delivery);
     L.receiver_in_this_kernel = j.optional<bool>("receiver_in_this_kernel");
     if (j.has("receiver_evidence")) {
         auto e = j.measured<std::string>("receiver_evidence");
@@ -182,6 +204,7 @@ Ledger ledger_from_json(const JsonIn& j, const CellSpec& cell) {
     }
     if (auto z = j.find("zerocopy_notifications"))
         L.zerocopy_notifications = notifications_from_json(*z);
+    if (auto l = j.find("send_limits")) L.send_limits = send_limits_from_json(*l);
     copies_per_byte_from_json(j, L);
     L.deferred_copy_percent = j.optional<double>("deferred_copy_percent");
     if (auto skipped = j.find("checks_not_evaluated"))

@@ -2,6 +2,7 @@
 
 #include "report/counters_json.h"
 #include "report/ledger_json.h"
+#include "report/tracer_cost_json.h"
 #include "stats/stats.h"
 
 namespace copyscope {
@@ -120,6 +121,8 @@ LatencyStats latency_from_json(const JsonIn& j) {
 }
 
 void refuse_foreign(const JsonIn& j) {
+    if (!j.json().is_object())
+        j.fail(std::string("not a copyscope report (a JSON ") + j.json().type_name() + ")");
     const std::string schema = j.get_or<std::string>("schema", "");
     if (schema != report_schema)
         j.fail("not a copyscope report (\"schema\" is " +
@@ -194,13 +197,21 @@ json to_json(const CellResult& cell) {
     }
     if (cell.zerocopy) j["zerocopy"] = to_json(*cell.zerocopy, "missing_completions");
     json checks = json::array();
-    for (const Check& c : cell.checks)
-        checks.push_back({{"name", c.name}, {"passed", c.passed}, {"detail", c.detail}});
+    for (const Check& c : cell.checks) {
+        json k = {{"name", c.name}, {"passed", c.passed}, {"detail", c.detail}};
+        if (c.independent) {
+            k["independent"] = *c.independent;
+            k["independent_why"] = c.independent_why;
+        }
+        checks.push_back(std::move(k));
+    }
     j["checks"] = checks;
     j["passed"] = cell.passed();
     j["error"] = cell.error.empty() ? json(nullptr) : json(cell.error);
     j["ledger"] = cell.ledger ? to_json(*cell.ledger) : json(nullptr);
+    if (cell.tracepoint_ledger) j["ledger_tracepoints"] = to_json(*cell.tracepoint_ledger);
     j["counters"] = cell.counters ? to_json(*cell.counters) : json(nullptr);
+    if (cell.tracer_cost) j["tracer_cost"] = tracer_cost_json(cell);
     return j;
 }
 
@@ -245,10 +256,15 @@ CellResult cell_from_json(const JsonIn& j) {
     if (auto checks = j.find("checks"))
         for (const JsonIn& k : checks->elements())
             c.checks.push_back({k.get<std::string>("name"), k.get<bool>("passed"),
-                                k.get_or<std::string>("detail", "")});
+                                k.get_or<std::string>("detail", ""),
+                                k.optional<bool>("independent"),
+                                k.get_or<std::string>("independent_why", "")});
     c.error = j.get_or<std::string>("error", "");
+    j.optional<bool>("passed"); // derived again from the checks, but never read past a bad one
     if (auto l = j.find("ledger")) c.ledger = ledger_from_json(*l, c.spec);
+    if (auto l = j.find("ledger_tracepoints")) c.tracepoint_ledger = ledger_from_json(*l, c.spec);
     if (auto k = j.find("counters")) c.counters = counters_from_json(*k);
+    if (auto t = j.find("tracer_cost")) c.tracer_cost = tracer_cost_from_json(*t);
     return c;
 }
 

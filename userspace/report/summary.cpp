@@ -16,6 +16,12 @@ std::string copies_per_byte(const CellResult& c) {
     return c.ledger ? figure(c.ledger->copies_per_byte, 2) : "-";
 }
 
+// exact or inferred: the evidence of the copies per byte (its weakest hook).
+std::string evidence(const CellResult& c) {
+    if (!c.ledger || !c.ledger->copies_per_byte) return "-";
+    return std::string(to_string(c.ledger->copies_per_byte.evidence()));
+}
+
 std::string deferred_percent(const CellResult& c) {
     if (!c.ledger || !c.ledger->deferred_copy_percent) return "-";
     return fixed(*c.ledger->deferred_copy_percent, 0) + "%";
@@ -39,6 +45,28 @@ const DerivedFigureDef& derived_def(std::string_view key) {
     return derived_figures[0];
 }
 
+// The tracer's own BPF run time as a share of the cell's CPU time; the basis is said once
+// below the table when it is not the machine's busy time.
+std::string bpf_share(const CellResult& cell, std::vector<std::string>& notes) {
+    if (!cell.tracer_cost) return "-";
+    auto note = [&](const std::string& text) {
+        if (std::find(notes.begin(), notes.end(), text) == notes.end()) notes.push_back(text);
+    };
+    const Measured<TracerCost>& cost = *cell.tracer_cost;
+    if (!cost) {
+        note("bpf %cpu: " + cost.reason());
+        return "unsupported*";
+    }
+    const TracerCostShare share = *cell.tracer_cost_share();
+    if (!share.cpu_percent) {
+        note("bpf %cpu: " + share.cpu_percent.reason());
+        return "unsupported*";
+    }
+    if (share.basis.source.rfind("wall time", 0) == 0)
+        note("bpf %cpu: share of " + share.basis.source);
+    return fixed(*share.cpu_percent, 2) + "%";
+}
+
 std::string status(const CellResult& cell) {
     if (!cell.error.empty()) return "FAILED: " + cell.error;
     std::string failed;
@@ -59,7 +87,9 @@ std::string layout(const Row& header, const std::vector<Row>& rows) {
         for (const Row& r : rows)
             width[i] = std::max(width[i], r[i].size());
     }
-    auto numeric = [](size_t i) { return i >= 3 && i <= 10; };
+    // Numbers right-aligned: every column from threads to the last but one, except the
+    // evidence column (words).
+    auto numeric = [&](size_t i) { return i >= 3 && i + 1 < header.size() && i != 9; };
     std::ostringstream out;
     auto line = [&](const Row& r) {
         for (size_t i = 0; i < r.size(); ++i) {
@@ -91,18 +121,31 @@ std::string strategy_label(const CellSpec& s) {
 } // namespace
 
 std::string summary_table(const std::vector<CellResult>& cells) {
-    const Row header = {"strategy", "transport", "size",     "threads",   "Gbit/s",   "msgs/s",
-                        "us/msg",   "copies/B",  "deferred", "CPU-s/GiB", "cycles/B", "result"};
+    Row header = {"strategy", "transport", "size",     "threads",   "Gbit/s",   "msgs/s", "us/msg",
+                  "copies/B", "deferred",  "evidence", "CPU-s/GiB", "cycles/B", "result"};
+    // Runs without the tracer (and reports from before it measured itself) have no column.
+    const bool cost = std::any_of(cells.begin(), cells.end(),
+                                  [](const CellResult& c) { return c.tracer_cost.has_value(); });
+    if (cost) header.insert(header.end() - 1, "bpf %cpu");
     std::vector<Row> rows;
     std::vector<std::string> unsupported;
-    for (const CellResult& c : cells)
-        rows.push_back(
-            {strategy_label(c.spec), std::string(to_string(c.spec.transport)),
-             format_size(c.spec.message_size), std::to_string(c.spec.threads),
-             fixed(c.gbits_per_second(), 2), fixed(c.messages_per_second(), 0),
-             fixed(c.microseconds_per_message(), 2), copies_per_byte(c), deferred_percent(c),
-             counter_figure(c, derived_def("cpu_seconds_per_gib"), 2, unsupported),
-             counter_figure(c, derived_def("cycles_per_byte"), 2, unsupported), status(c)});
+    for (const CellResult& c : cells) {
+        Row row = {strategy_label(c.spec),
+                   std::string(to_string(c.spec.transport)),
+                   format_size(c.spec.message_size),
+                   std::to_string(c.spec.threads),
+                   fixed(c.gbits_per_second(), 2),
+                   fixed(c.messages_per_second(), 0),
+                   fixed(c.microseconds_per_message(), 2),
+                   copies_per_byte(c),
+                   deferred_percent(c),
+                   evidence(c),
+                   counter_figure(c, derived_def("cpu_seconds_per_gib"), 2, unsupported),
+                   counter_figure(c, derived_def("cycles_per_byte"), 2, unsupported)};
+        if (cost) row.push_back(bpf_share(c, unsupported));
+        row.push_back(status(c));
+        rows.push_back(std::move(row));
+    }
     std::string out = layout(header, rows);
     for (const std::string& why : unsupported)
         out += "* " + why + '\n';

@@ -66,7 +66,8 @@ void datagram_checks(const CellResult& r, std::vector<Check>& checks) {
              std::to_string(a.namespace_udp_rcvbuf_errors) + ") + " +
              std::to_string(before_socket) + " lost before it (the namespace's devices dropped " +
              std::to_string(a.device_rx_dropped_packets) + " packets), " +
-             std::to_string(a.datagrams_sent) + " sent"});
+             std::to_string(a.datagrams_sent) + " sent",
+         true, "the receiver's count and the kernel's drop counters against the sender's"});
     const uint64_t lost_pct_x100 =
         a.bytes_sent ? (a.bytes_dropped * 10000 + a.bytes_sent / 2) / a.bytes_sent : 0;
     checks.push_back(
@@ -75,7 +76,8 @@ void datagram_checks(const CellResult& r, std::vector<Check>& checks) {
          std::to_string(a.bytes_received) + " bytes received + " + std::to_string(a.bytes_dropped) +
              " in the datagrams dropped (" + std::to_string(lost_pct_x100 / 100) + "." +
              (lost_pct_x100 % 100 < 10 ? "0" : "") + std::to_string(lost_pct_x100 % 100) +
-             "% lost), " + std::to_string(a.bytes_sent) + " sent"});
+             "% lost), " + std::to_string(a.bytes_sent) + " sent",
+         false, "the dropped bytes are those of the datagrams missing, by size"});
 }
 
 std::vector<Check> runner_checks(const CellResult& r) {
@@ -85,37 +87,43 @@ std::vector<Check> runner_checks(const CellResult& r) {
     else
         checks.push_back({"bytes_received_equal_sent", r.app.bytes_received == r.app.bytes_sent,
                           std::to_string(r.app.bytes_received) + " bytes received, " +
-                              std::to_string(r.app.bytes_sent) + " sent"});
+                              std::to_string(r.app.bytes_sent) + " sent",
+                          true, "the receiver's count against the sender's"});
     if (r.spec.receive == Receive::zerocopy)
         checks.push_back(
             {"mapped_plus_copied_equal_received",
              r.app.receive_mapped_bytes + r.app.receive_copied_bytes == r.app.bytes_received,
              std::to_string(r.app.receive_mapped_bytes) + " bytes mapped + " +
                  std::to_string(r.app.receive_copied_bytes) + " copied, " +
-                 std::to_string(r.app.bytes_received) + " received"});
+                 std::to_string(r.app.bytes_received) + " received",
+             false, "both sides are the receiver's own counts of what it was handed"});
     if (r.spec.bytes > 0) {
         uint64_t reps = r.throughput.samples.size();
         checks.push_back({"bytes_requested_sent", r.app.bytes_sent >= r.spec.bytes * reps,
                           std::to_string(r.app.bytes_sent) + " bytes sent of " +
                               std::to_string(r.spec.bytes) + " requested in each of " +
-                              std::to_string(reps) + " repetitions"});
+                              std::to_string(reps) + " repetitions",
+                          true, "the sender's count against the bytes asked for"});
     }
     if (r.spec.verify_payload)
         checks.push_back({"payload_verified", r.app.payload_errors == 0 && r.app.bytes_received > 0,
                           std::to_string(r.app.payload_errors) + " wrong bytes in " +
-                              std::to_string(r.app.bytes_received) + " received"});
+                              std::to_string(r.app.bytes_received) + " received",
+                          true, "every byte received compared with the pattern sent"});
     if (r.spec.pattern == Pattern::rr && r.spec.transport != Transport::nic) {
         uint64_t expected = r.app.messages_sent * kResponseSize;
         checks.push_back({"every_request_answered", r.app.response_bytes == expected,
                           std::to_string(r.app.response_bytes / kResponseSize) + " answers to " +
-                              std::to_string(r.app.messages_sent) + " requests"});
+                              std::to_string(r.app.messages_sent) + " requests",
+                          true, "answers received against requests sent"});
     }
     if (r.zerocopy) {
         const ZerocopyStats& z = *r.zerocopy;
         checks.push_back({"zerocopy_all_completions", z.missing == 0 && z.completions == z.sends,
                           std::to_string(z.completions) + " of " + std::to_string(z.sends) +
                               " zerocopy sends completed, " + std::to_string(z.missing) +
-                              " missing"});
+                              " missing",
+                          true, "the kernel's notifications against the sends made"});
     }
     return checks;
 }

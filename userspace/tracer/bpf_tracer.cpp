@@ -78,6 +78,7 @@ BpfTracer::BpfTracer(const HookPlan& plan) : plan_(plan) {
     if (!skel_) throw RunError(fail("opening the BPF object", errno));
     try {
         choose_programs();
+        skel_->rodata->cs_both_forms = plan_.send_forms_apart;
         int err = copyscope_bpf__load(skel_);
         if (err) throw RunError(fail("loading the BPF programs", -err));
         // Attaches every loaded program; the links are destroyed with the skeleton.
@@ -176,9 +177,11 @@ void BpfTracer::watch(const std::vector<uint64_t>& inodes, const std::optional<P
     peer_slot_.reset();
     std::vector<cs_counters> zero(possible_cpus());
     std::memset(zero.data(), 0, zero.size() * sizeof(cs_counters));
-    for (__u32 slot = 0; slot < CS_MAX_NAMESPACES; ++slot)
-        if (bpf_map_update_elem(counters, &slot, zero.data(), BPF_ANY))
-            throw RunError(fail("tracer: zeroing counters", errno));
+    for (int map : {counters, bpf_map__fd(skel_->maps.cs_counters_tp)})
+        for (__u32 slot = 0; slot < CS_MAX_NAMESPACES; ++slot)
+            if (bpf_map_update_elem(map, &slot, zero.data(), BPF_ANY))
+                throw RunError(fail("tracer: zeroing counters", errno));
+    clear_arrivals();
     misses_at_watch_ = total_recursion_misses();
     std::vector<uint64_t> unique;
     for (uint64_t inode : inodes)
@@ -210,15 +213,40 @@ KernelCounts BpfTracer::read(uint64_t inode) const {
     return read_slot(static_cast<uint32_t>(it - watched_.begin()));
 }
 
-KernelCounts BpfTracer::read_peer_bound() const {
+KernelCounts BpfTracer::read_peer_bound(bool tracepoint_send) const {
     if (!peer_slot_) throw RunError("tracer: no peer filter is set");
-    return read_slot(*peer_slot_);
+    return read_slot(*peer_slot_, tracepoint_send && plan_.send_forms_apart);
 }
 
-KernelCounts BpfTracer::read_slot(uint32_t slot) const {
+// Zerocopy skbs recorded on arrival and not yet seen by TCP or a drop: a later cell must
+// not take a reused skb address for one of them.
+void BpfTracer::clear_arrivals() {
+    const int fd = bpf_map__fd(skel_->maps.cs_arrivals);
+    __u64 key = 0, next = 0;
+    std::vector<__u64> keys;
+    const __u64* prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+        keys.push_back(next);
+        key = next;
+        prev = &key;
+    }
+    for (__u64 k : keys)
+        bpf_map_delete_elem(fd, &k);
+}
+
+KernelCounts BpfTracer::read_tracepoint_send(uint64_t inode) const {
+    if (!plan_.send_forms_apart) return read(inode);
+    auto it = std::find(watched_.begin(), watched_.end(), inode);
+    if (it == watched_.end())
+        throw RunError("tracer: namespace " + std::to_string(inode) + " is not watched");
+    return read_slot(static_cast<uint32_t>(it - watched_.begin()), true);
+}
+
+KernelCounts BpfTracer::read_slot(uint32_t slot, bool tracepoint_send) const {
     __u32 key = slot;
     std::vector<cs_counters> per_cpu(possible_cpus());
-    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.cs_counters), &key, per_cpu.data()))
+    const bpf_map* map = tracepoint_send ? skel_->maps.cs_counters_tp : skel_->maps.cs_counters;
+    if (bpf_map_lookup_elem(bpf_map__fd(map), &key, per_cpu.data()))
         throw RunError(fail("tracer: reading counters", errno));
     KernelCounts sum;
     for (const cs_counters& c : per_cpu)
@@ -249,6 +277,29 @@ uint64_t BpfTracer::total_recursion_misses() const {
 
 uint64_t BpfTracer::missed_events() const {
     return total_recursion_misses() - misses_at_watch_;
+}
+
+std::vector<ProgramCost> BpfTracer::program_costs() const {
+    std::vector<ProgramCost> out;
+    bpf_program* prog;
+    bpf_object__for_each_program(prog, skel_->obj) {
+        if (!bpf_program__autoload(prog)) continue;
+        bpf_prog_info info{};
+        __u32 len = sizeof info;
+        if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+            throw RunError(fail(
+                std::string("tracer: run-time statistics of ") + bpf_program__name(prog), errno));
+        out.push_back({bpf_program__name(prog), info.run_cnt, info.run_time_ns});
+    }
+    return out;
+}
+
+RunTimeStats::RunTimeStats() {
+    const int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+    if (fd >= 0)
+        fd_.reset(fd);
+    else
+        why_not_ = std::string("BPF_ENABLE_STATS: ") + std::strerror(-fd);
 }
 
 std::vector<uint32_t> BpfTracer::program_ids() const {

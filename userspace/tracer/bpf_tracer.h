@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "model/kernel_counts.h"
+#include "model/tracer_cost.h"
 #include "tracer/hooks.h"
 
 struct copyscope_bpf; // the generated skeleton
@@ -43,10 +45,19 @@ class BpfTracer {
     void watch_netns_cookie(uint64_t namespace_inode, uint64_t cookie);
     // Counts of one watched namespace so far, summed over CPUs.
     KernelCounts read(uint64_t namespace_inode) const;
-    // With a peer filter: the counts of the sockets bound to the peer's address.
-    KernelCounts read_peer_bound() const;
+    // With a peer filter: the counts of the sockets bound to the peer's address (with
+    // tracepoint_send, what the send hook's tracepoint form counted there, as below).
+    KernelCounts read_peer_bound(bool tracepoint_send = false) const;
+    // Where the send hook's forms count apart (plan().send_forms_apart): what its tracepoint
+    // form counted in a watched namespace (the send counters only; the rest stays 0).
+    // Otherwise read(inode).
+    KernelCounts read_tracepoint_send(uint64_t namespace_inode) const;
     // Program runs the kernel skipped (recursion protection) since watch().
     uint64_t missed_events() const;
+
+    // Runs and run time of every loaded program so far, as the kernel keeps them (counted
+    // only while its run-time statistics are on: see RunTimeStats).
+    std::vector<ProgramCost> program_costs() const;
 
     const HookPlan& plan() const { return plan_; }
     // Ids of the loaded programs (for tests that check nothing is left behind).
@@ -54,6 +65,7 @@ class BpfTracer {
 
   private:
     void choose_programs();
+    void clear_arrivals();
     // Attaches the cgroup getsockopt program, when planned, to copyscope's own cgroup v2; a
     // failure makes its hook unsupported, with the reason, rather than the tracer.
     void attach_cgroup_programs();
@@ -61,12 +73,27 @@ class BpfTracer {
 
     HookPlan plan_;
     copyscope_bpf* skel_ = nullptr;
-    KernelCounts read_slot(uint32_t slot) const;
+    KernelCounts read_slot(uint32_t slot, bool tracepoint_send = false) const;
 
     std::vector<uint64_t> watched_;
     std::optional<uint32_t> peer_slot_;
     uint64_t misses_at_watch_ = 0;
     bpf_link* cgroup_link_ = nullptr;
+};
+
+// The kernel's BPF run-time statistics (BPF_ENABLE_STATS, BPF_STATS_RUN_TIME), on while this
+// object lives: the kernel keeps them on for as long as the fd is open, so closing it (or the
+// process ending) turns them off again unless someone else holds them on too. While on, every
+// BPF program run on the machine pays two clock reads.
+class RunTimeStats {
+  public:
+    RunTimeStats(); // tries to turn them on; never throws
+    bool enabled() const { return bool(fd_); }
+    const std::string& why_not() const { return why_not_; } // when !enabled()
+
+  private:
+    UniqueFd fd_;
+    std::string why_not_;
 };
 
 // libbpf's last warnings, for error messages (libbpf prints through a global callback).

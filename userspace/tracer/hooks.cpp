@@ -9,7 +9,7 @@ namespace copyscope {
 HookMode parse_hook_mode(std::string_view text) {
     if (auto mode = hook_mode_from_string(text)) return *mode;
     throw UsageError("--hooks: unknown value '" + std::string(text) +
-                     "'; allowed: auto, prefer-tracepoints");
+                     "'; allowed: auto, prefer-tracepoints, both");
 }
 
 // ---- the hook catalog --------------------------------------------------------------------
@@ -41,24 +41,82 @@ std::vector<HookForm> send_forms() {
     };
 }
 
+std::vector<HookForm> pinned_page_forms() {
+    return {
+        {fexit,
+         false,
+         exact,
+         "page references iov_iter_get_pages2 took inside skb_zerocopy_iter_stream, a page "
+         "shared by consecutive calls of one send counted once",
+         {{AttachKind::fentry, {"tcp_sendmsg_locked"}},
+          {AttachKind::fentry, {"skb_zerocopy_iter_stream"}},
+          {AttachKind::fexit, {"skb_zerocopy_iter_stream"}},
+          {AttachKind::fexit, {"iov_iter_get_pages2"}}},
+         {"cs_pin_send", "cs_pin_walk_entry", "cs_pin_walk_exit", "cs_pin_pages"},
+         {}},
+        {tp_btf,
+         true,
+         inferred_count,
+         "user pages spanned by the bytes each MSG_ZEROCOPY send pinned, from the iovecs' "
+         "addresses at the tcp_sendmsg_locked tracepoint: what the pin site would reference",
+         {{AttachKind::tp_btf, {"tcp_sendmsg_locked"}}, {AttachKind::tp_btf, {"sock_send_length"}}},
+         {"cs_send_tp_msg", "cs_send_tp_ret"},
+         {}},
+    };
+}
+
 std::vector<HookForm> deferred_forms() {
     return {
         {fexit,
          false,
          exact,
-         "bytes in the fragments skb_copy_ubufs replaced",
-         {{AttachKind::fexit, {"skb_copy_ubufs"}}},
-         {"cs_deferred_fexit"},
+         "bytes in the fragments skb_copy_ubufs replaced, by caller: a transmit tap's clone "
+         "(PACKET_OUTGOING), a TX timestamp (inside __skb_tstamp_tx), tun, a receive tap "
+         "(tap listening on the device), else the receive path",
+         {{AttachKind::fentry, {"skb_copy_ubufs"}},
+          {AttachKind::fexit, {"skb_copy_ubufs"}},
+          {AttachKind::fentry, {"__skb_tstamp_tx"}},
+          {AttachKind::fexit, {"__skb_tstamp_tx"}}},
+         {"cs_copy_ubufs_entry", "cs_deferred_fexit", "cs_tstamp_entry", "cs_tstamp_exit"},
          {}},
         {inferred,
          true,
          inferred_count,
          "zerocopy bytes received in a namespace (netif_receive_skb) minus those forwarded on "
-         "(no socket at net_dev_start_xmit): since 6.17 zerocopy pages are copied at local "
-         "delivery only",
+         "(no socket at net_dev_start_xmit) and those dropped still flagged (kfree_skb): since "
+         "6.17 zerocopy pages are copied at local delivery only. Taps and tun from the device "
+         "at the tracepoints; TX timestamps not seen",
          {{AttachKind::tp_btf, {"netif_receive_skb"}},
-          {AttachKind::tp_btf, {"net_dev_start_xmit"}}},
-         {"cs_rx", "cs_xmit"},
+          {AttachKind::tp_btf, {"net_dev_start_xmit"}},
+          {AttachKind::tp_btf, {"kfree_skb"}}},
+         {"cs_rx", "cs_xmit", "cs_drop"},
+         {}},
+    };
+}
+
+std::vector<HookForm> transmit_copy_forms() {
+    return {
+        {fexit,
+         false,
+         exact,
+         "zerocopy bytes copied outside skb_copy_ubufs: skb_segment without NETIF_F_SG, "
+         "__pskb_pull_tail (linearization), skb_copy/skb_copy_expand",
+         {{AttachKind::fexit, {"skb_segment"}},
+          {AttachKind::fentry, {"__pskb_pull_tail"}},
+          {AttachKind::fexit, {"__pskb_pull_tail"}},
+          {AttachKind::fexit, {"skb_copy"}},
+          {AttachKind::fexit, {"skb_copy_expand"}}},
+         {"cs_segment_exit", "cs_pull_entry", "cs_pull_exit", "cs_skb_copy_exit",
+          "cs_skb_copy_expand_exit"},
+         {}},
+        {inferred,
+         true,
+         inferred_count,
+         "payload of unflagged skbs of SO_ZEROCOPY sockets leaving a device without NETIF_F_SG "
+         "(net_dev_start_xmit): copied before transmit, by segmentation or linearization; "
+         "skb_copy not seen",
+         {{AttachKind::tp_btf, {"net_dev_start_xmit"}}},
+         {"cs_xmit"},
          {}},
     };
 }
@@ -67,12 +125,20 @@ std::vector<HookForm> completion_forms() {
     return {
         {fentry,
          false,
-         inferred_count,
-         "sends covered by a ubuf_info when its last reference is released "
-         "(msg_zerocopy_complete, 6.10+; msg_zerocopy_callback before)",
-         {{AttachKind::fentry, {"msg_zerocopy_complete", "msg_zerocopy_callback"}}},
-         {"cs_zc_complete"},
-         "cs_zc_complete"},
+         exact,
+         "sends covered by a MSG_ZEROCOPY uarg and its final zerocopy bit, once, after its last "
+         "reference went (__msg_zerocopy_callback)",
+         {{AttachKind::fentry, {"__msg_zerocopy_callback"}}},
+         {"cs_zc_done"},
+         {}},
+        {fentry,
+         false,
+         exact,
+         "the same at __msg_zerocopy_callback's first call, mm_unaccount_pinned_pages, for "
+         "uargs whose ops are msg_zerocopy_complete's (kernels that inline the callback)",
+         {{AttachKind::fentry, {"mm_unaccount_pinned_pages"}}},
+         {"cs_zc_done_mmp"},
+         {}},
         {userspace,
          true,
          exact,
@@ -135,15 +201,13 @@ std::vector<HookForm> receive_mapped_forms() {
 }
 
 // A hook with one tracepoint form.
-std::vector<HookForm> tracepoint_form(Evidence evidence, std::string note, std::string tracepoint,
-                                      std::string program) {
-    return {{tp_btf,
-             true,
-             evidence,
-             std::move(note),
-             {{AttachKind::tp_btf, {std::move(tracepoint)}}},
-             {std::move(program)},
-             {}}};
+std::vector<HookForm> tracepoint_form(Evidence evidence, std::string note,
+                                      std::vector<std::string> tracepoints,
+                                      std::vector<std::string> programs) {
+    std::vector<Requirement> needs;
+    for (auto& tp : tracepoints)
+        needs.push_back({AttachKind::tp_btf, {std::move(tp)}});
+    return {{tp_btf, true, evidence, std::move(note), std::move(needs), std::move(programs), {}}};
 }
 
 } // namespace
@@ -151,25 +215,41 @@ std::vector<HookForm> tracepoint_form(Evidence evidence, std::string note, std::
 const std::vector<HookSpec>& hook_catalog() {
     static const std::vector<HookSpec> catalog = {
         {hook_send, "send totals and the copy/pin/fallback split of every sendmsg", send_forms()},
-        {hook_pinned_pages, "pages spanned by zerocopy fragments leaving the sender",
-         tracepoint_form(inferred_count,
-                         "fragments of zerocopy skbs with a socket at net_dev_start_xmit; a "
-                         "retransmitted zerocopy skb is counted again",
-                         "net_dev_start_xmit", "cs_xmit")},
-        {hook_deferred, "zerocopy pages copied after the send (skb_copy_ubufs)", deferred_forms()},
+        {hook_pinned_pages, "distinct user pages MSG_ZEROCOPY sends referenced",
+         pinned_page_forms()},
+        {hook_transmit, "zerocopy bytes leaving a device",
+         tracepoint_form(exact,
+                         "paged bytes of zerocopy skbs of a local socket at net_dev_start_xmit "
+                         "(retransmits included)",
+                         {"net_dev_start_xmit"}, {"cs_xmit"})},
+        {hook_deferred, "zerocopy pages copied after the send (skb_copy_ubufs), by caller",
+         deferred_forms()},
+        {hook_transmit_copies, "zerocopy pages copied on the way out without skb_copy_ubufs",
+         transmit_copy_forms()},
+        {hook_delivery, "zerocopy skbs received, followed to TCP or a drop",
+         tracepoint_form(exact,
+                         "skbs flagged zerocopy at netif_receive_skb, their flag again at "
+                         "tcp_probe (TCP's first look: skb_copy_ubufs clears it) or kfree_skb, "
+                         "and tcp_probe's rcv_nxt for bytes received before",
+                         {"netif_receive_skb", "tcp_probe", "kfree_skb"},
+                         {"cs_rx", "cs_delivery", "cs_drop"})},
         {hook_receive, "bytes copied from skbs to the receiver",
-         tracepoint_form(exact, "len at skb_copy_datagram_iovec, the copy to the iovec",
-                         "skb_copy_datagram_iovec", "cs_recv")},
+         tracepoint_form(exact,
+                         "len at skb_copy_datagram_iovec, the copy to the iovec, and whether "
+                         "the skb still carried user pages",
+                         {"skb_copy_datagram_iovec"}, {"cs_recv"})},
         {hook_retransmits, "bytes TCP sent again",
-         tracepoint_form(exact, "skb->len at tcp_retransmit_skb", "tcp_retransmit_skb",
-                         "cs_retrans")},
+         tracepoint_form(exact,
+                         "skb->len at tcp_retransmit_skb, attempts that failed left out (its "
+                         "err argument, 6.17+; before, it fired only for successes)",
+                         {"tcp_retransmit_skb"}, {"cs_retrans"})},
         {hook_completions, "MSG_ZEROCOPY completions and those flagged COPIED", completion_forms()},
         {hook_udp_send, "udp sendmsg bytes, and those with MSG_ZEROCOPY", udp_send_forms()},
         {hook_udp_pinned, "udp bytes pinned at send, and MSG_ZEROCOPY bytes copied at send",
          tracepoint_form(exact,
                          "zerocopy skbs of udp sockets at net_dev_start_xmit: the ubuf_info's "
                          "zerocopy bit is each sendmsg's own decision (pinned: paged bytes)",
-                         "net_dev_start_xmit", "cs_udp_xmit")},
+                         {"net_dev_start_xmit"}, {"cs_udp_xmit"})},
         {hook_udp_receive, "bytes copied to udp receivers", udp_receive_forms()},
         {hook_receive_mapped, "bytes TCP_ZEROCOPY_RECEIVE mapped instead of copying",
          receive_mapped_forms()},
@@ -227,7 +307,10 @@ void take(HookPlan& plan, HookUse& use, const HookForm& form, const ResolvedForm
 
 } // namespace
 
-HookPlan plan_hooks(const KernelFeatures& features, HookMode mode) {
+namespace {
+
+// One form per hook for a mode that takes a single form (auto, prefer-tracepoints).
+HookPlan plan_one(const KernelFeatures& features, HookMode mode) {
     HookPlan plan;
     plan.mode = mode;
     for (const auto& hook : hook_catalog()) {
@@ -252,6 +335,30 @@ HookPlan plan_hooks(const KernelFeatures& features, HookMode mode) {
         if (!chosen) use.form = Unsupported{"no usable form: " + reasons};
         plan.uses.push_back(use);
     }
+    return plan;
+}
+
+bool has(const std::vector<std::string>& programs, const char* name) {
+    return std::find(programs.begin(), programs.end(), name) != programs.end();
+}
+
+} // namespace
+
+HookPlan plan_hooks(const KernelFeatures& features, HookMode mode) {
+    HookPlan plan = plan_one(features, mode == HookMode::both ? HookMode::automatic : mode);
+    plan.mode = mode;
+    if (mode == HookMode::both) {
+        HookPlan tp = plan_one(features, HookMode::prefer_tracepoints);
+        plan.tracepoint_uses = tp.uses;
+        for (const std::string& p : tp.programs)
+            if (!has(plan.programs, p.c_str())) plan.programs.push_back(p);
+        for (const auto& [prog, target] : tp.attach_targets)
+            plan.attach_targets.emplace(prog, target);
+    }
+    // Both forms of the send hook loaded (--hooks both, or the pinned pages' tracepoint form
+    // beside an exact send): the tracepoint form counts apart.
+    plan.send_forms_apart =
+        has(plan.programs, "cs_send_fexit") && has(plan.programs, "cs_send_tp_ret");
     return plan;
 }
 

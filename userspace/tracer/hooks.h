@@ -4,6 +4,7 @@
 // the kernel is probed once per process and one form per hook is chosen. A form names the
 // BPF programs it needs by their names in bpf/copyscope.bpf.c; the tracer autoloads those.
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,6 +58,11 @@ struct HookPlan {
     std::vector<std::string> programs;
     // Program -> the kernel function it attaches to, where that differs by kernel version.
     std::map<std::string, std::string> attach_targets;
+    // --hooks both: the tracepoint forms' choice per hook (uses holds the preferred ones).
+    std::optional<std::vector<HookUse>> tracepoint_uses;
+    // The send hook's exact and tracepoint programs are both loaded: the tracepoint ones
+    // count into counters of their own (BPF: cs_both_forms).
+    bool send_forms_apart = false;
 };
 
 HookPlan plan_hooks(const KernelFeatures& features, HookMode mode);
