@@ -189,6 +189,10 @@ Tally tally(const LedgerInput& in) {
                      : HookSource(*udp_send, weaker(udp_send.evidence(), udp_pinned.evidence()),
                                   hook_udp_send);
         t.receive = source_of(in, hook_udp_receive);
+        // The delivery hook follows zerocopy skbs to TCP; a dropped datagram is not sent
+        // again, so nothing of udp's is a re-copy.
+        t.delivery = HookSource(Unsupported{"udp: the delivery hook follows zerocopy skbs to "
+                                            "TCP only, and udp re-sends nothing"});
     }
     t.local_delivery = copies_at_local_delivery(in.kernel_release);
     t.answers = in.app.response_bytes;
