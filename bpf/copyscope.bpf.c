@@ -545,3 +545,5 @@ int BPF_PROG(cs_retrans, const struct sock *sk, const struct sk_buff *skb)
 	c->v[CS_RETRANS_BYTES] += skb->len;
 	return 0;
 }
+
+#include "udp_zcrx.bpf.h"

@@ -114,7 +114,21 @@
 	X(ZC_READ_NOTIFICATIONS, zc_read_notifications,                                             \
 	  "zerocopy notifications the program read from its error queue")                           \
 	X(ZC_READ_SENDS, zc_read_sends, "sends those notifications completed")                      \
-	X(ZC_READ_COPIED, zc_read_copied, "of those, in ranges flagged SO_EE_CODE_ZEROCOPY_COPIED")
+	X(ZC_READ_COPIED, zc_read_copied, "of those, in ranges flagged SO_EE_CODE_ZEROCOPY_COPIED") \
+	/* udp send (fexit udp_sendmsg, or tp_btf sock_send_length; bpf/udp_zcrx.bpf.h) */      \
+	X(UDP_SEND_CALLS, udp_send_calls, "udp sendmsg calls that moved bytes")                    \
+	X(UDP_SEND_BYTES, udp_send_bytes, "bytes they sent")                                      \
+	X(UDP_ZC_SEND_BYTES, udp_zc_send_bytes, "of those, sent with MSG_ZEROCOPY")               \
+	/* udp xmit (tp_btf net_dev_start_xmit), zerocopy skbs of udp sockets */                   \
+	X(UDP_XMIT_PINNED_BYTES, udp_xmit_pinned_bytes, "paged bytes of skbs with pinned pages")  \
+	X(UDP_XMIT_COPIED_ZC_BYTES, udp_xmit_copied_zc_bytes,                                     \
+	  "bytes of MSG_ZEROCOPY skbs copied at send (ubuf_info zerocopy bit 0)")                  \
+	/* udp receive (fexit udp_recvmsg, or tp_btf sock_recv_length) */                          \
+	X(UDP_RECV_CALLS, udp_recv_calls, "udp datagrams copied to a receiver")                    \
+	X(UDP_RECV_BYTES, udp_recv_bytes, "their bytes")                                          \
+	/* receive mapped (cgroup/getsockopt TCP_ZEROCOPY_RECEIVE) */                              \
+	X(ZCRX_CALLS, zcrx_calls, "TCP_ZEROCOPY_RECEIVE calls")                                    \
+	X(ZCRX_MAPPED_BYTES, zcrx_mapped_bytes, "bytes they mapped into the receiver")
 
 enum cs_counter {
 #define CS_COUNTER_ENUM(NAME, name, what) CS_##NAME,

@@ -56,6 +56,20 @@ def order_key(order, value):
     return (order.index(value), "") if value in order else (len(order), str(value))
 
 
+def path_strategy(raw):
+    """The strategy as plots, tables and crossovers show it: beyond a tcp stream received by
+    copy, the path is part of it ("zero-copy udp gso 1472", "zero-copy zerocopy-rx"), so a
+    path's cells form a series of their own."""
+    name = str(raw.get("strategy", "?"))
+    if raw.get("protocol") == "udp":
+        name += " udp"
+        if raw.get("udp_gso"):
+            name += " gso %d" % int(raw["udp_gso"])
+    if raw.get("receive") == "zerocopy":
+        name += " zerocopy-rx"
+    return name
+
+
 def _number(value):
     """A finite float, or None (null, missing, {"unsupported": ...}, NaN)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -449,7 +463,7 @@ def parse_cell(raw, source=0, index=0):
     return Cell(
         source=source,
         index=index,
-        strategy=str(raw.get("strategy", "?")),
+        strategy=path_strategy(raw),
         transport=str(raw.get("transport", "?")),
         pattern=str(raw.get("pattern") or "stream"),
         size=int(raw.get("message_size") or 0),

@@ -67,19 +67,35 @@ TEST(Cli, SeedsPresetIsTheOriginalMatrix) {
 
 TEST(Cli, FullPresetAddsPerFieldLoopbackAndLargeSizes) {
     RunCommand cmd = parse_run({"--preset", "full"});
-    ASSERT_EQ(cmd.plan.size(), 8u * 6u * 4u * 2u); // the four, sendfile, three io_uring
-    EXPECT_EQ(cmd.plan.back().transport, Transport::loopback);
-    EXPECT_EQ(cmd.plan.back().message_size, 1u << 20);
+    // The tcp matrix (the four, sendfile, three io_uring), then the paths cells: udp at 4K
+    // and 64K (3 strategies each), tcp zerocopy receive (2 strategies x 2 sizes), at 4 thread
+    // counts over 2 transports.
+    const size_t tcp = 8u * 6u * 4u * 2u;
+    ASSERT_EQ(cmd.plan.size(), tcp + (3u + 3u + 4u) * 4u * 2u);
+    EXPECT_EQ(cmd.plan[tcp - 1].transport, Transport::loopback);
+    EXPECT_EQ(cmd.plan[tcp - 1].message_size, 1u << 20);
+    for (size_t i = 0; i < tcp; ++i) {
+        EXPECT_EQ(cmd.plan[i].protocol, Protocol::tcp);
+        EXPECT_EQ(cmd.plan[i].receive, Receive::copy);
+    }
 }
 
 TEST(Cli, PathsPresetRunsTheSendPathsAtTwoSizesOverVethAndLoopback) {
     RunCommand cmd = parse_run({"--preset", "paths"});
-    ASSERT_EQ(cmd.plan.size(), 4u * 2u * 2u);
+    // sendfile and the three io_uring strategies at two sizes over two transports, then the
+    // udp (3 + 3) and tcp zerocopy-receive (2 x 2) cells over the same two transports.
+    ASSERT_EQ(cmd.plan.size(), 4u * 2u * 2u + (3u + 3u + 4u) * 2u);
+    size_t send_paths = 0;
     for (const CellSpec& c : cmd.plan) {
-        EXPECT_TRUE(c.strategy == Strategy::sendfile || uses_io_uring(c.strategy));
+        const bool classic_tcp = c.protocol == Protocol::tcp && c.receive == Receive::copy;
+        if (classic_tcp) {
+            EXPECT_TRUE(c.strategy == Strategy::sendfile || uses_io_uring(c.strategy));
+            ++send_paths;
+        }
         EXPECT_EQ(c.threads, 1u);
         EXPECT_TRUE(c.message_size == 4096 || c.message_size == 65536);
     }
+    EXPECT_EQ(send_paths, 4u * 2u * 2u);
     EXPECT_EQ(parse_run({"--strategy", "io-uring-zc-fixed"}).plan.front().strategy,
               Strategy::io_uring_zc_fixed);
 }
@@ -244,7 +260,8 @@ TEST(CliBinary, HelpExplainsEveryOption) {
          {"--strategy",    "--size",           "--threads", "--duration",  "--bytes",
           "--transport",   "--verify-payload", "--output",  "--quiet",     "--hooks",
           "--no-trace",    "--counters",       "--preset",  "--precision", "--max-repetitions",
-          "--repetitions", "--warmup",         "--pattern", "--csv",       "--cpu-placement"})
+          "--repetitions", "--warmup",         "--pattern", "--csv",       "--cpu-placement",
+          "--protocol",    "--udp-gso",        "--receive"})
         EXPECT_NE(r.out.find(opt), std::string::npos) << opt;
     r = testsupport::run_copyscope({"--help"});
     EXPECT_EQ(r.status, 0);
@@ -293,4 +310,53 @@ TEST(Cli, TraceBadValues) {
     expect_usage_error({"trace", "--metrics", ":80", "--", "true"}, {"--metrics"});
     expect_usage_error({"trace", "--"}, {"no COMMAND after --"});
     expect_usage_error({"trace", "iperf3"}, {"iperf3"});
+}
+
+TEST(Cli, UdpAndZerocopyReceivePaths) {
+    RunCommand cmd =
+        parse_run({"--protocol", "udp", "--size", "4K", "--threads", "1", "--transport", "veth"});
+    // The preset's strategies that run over udp.
+    ASSERT_EQ(cmd.plan.size(), 3u);
+    for (const CellSpec& c : cmd.plan) {
+        EXPECT_EQ(c.protocol, Protocol::udp);
+        EXPECT_EQ(c.udp_gso, 0u);
+        EXPECT_NE(c.strategy, Strategy::per_field);
+    }
+    cmd = parse_run({"--protocol", "udp", "--udp-gso", "1472", "--size", "1M", "-s", "zero-copy",
+                     "-t", "1", "--transport", "veth"});
+    ASSERT_EQ(cmd.plan.size(), 1u);
+    EXPECT_EQ(cmd.plan[0].udp_gso, 1472u);
+    cmd = parse_run({"--receive", "zerocopy", "-s", "zero-copy", "--size", "64K", "-t", "1",
+                     "--transport", "veth,loopback"});
+    ASSERT_EQ(cmd.plan.size(), 2u);
+    EXPECT_EQ(cmd.plan[0].receive, Receive::zerocopy);
+    EXPECT_EQ(cmd.plan[0].protocol, Protocol::tcp);
+}
+
+TEST(Cli, BadPathsAreRefusedBeforeAnythingStarts) {
+    expect_usage_error({"run", "--protocol", "udp", "--size", "65508", "-s", "one-copy"},
+                       {"65508-byte message", "above the 65507 bytes", "--udp-gso"});
+    expect_usage_error({"run", "--protocol", "udp", "--size", "64K", "-s", "one-copy"},
+                       {"--udp-gso SIZE"});
+    expect_usage_error({"run", "--protocol", "sctp"}, {"'sctp'", "tcp, udp"});
+    expect_usage_error({"run", "--protocol", "udp", "-s", "per-field"},
+                       {"per-field", "does not run over udp"});
+    expect_usage_error({"run", "--udp-gso", "1400"}, {"--udp-gso", "--protocol udp"});
+    expect_usage_error({"run", "--protocol", "udp", "--udp-gso", "1473", "--transport", "veth"},
+                       {"--udp-gso 1473", "MTU 1500", "at most 1472"});
+    expect_usage_error({"run", "--protocol", "udp", "--udp-gso", "0"}, {"from 1 to 65507"});
+    expect_usage_error({"run", "--protocol", "udp", "--receive", "zerocopy"},
+                       {"TCP_ZEROCOPY_RECEIVE", "tcp only"});
+    expect_usage_error({"run", "--receive", "mmap"}, {"'mmap'", "copy, zerocopy"});
+    expect_usage_error({"run", "--protocol", "udp", "--pattern", "rr", "-s", "one-copy"},
+                       {"rr is tcp only"});
+}
+
+TEST(CliBinary, OversizedUdpMessageExitsTwoWithOneLine) {
+    auto r = testsupport::run_copyscope(
+        {"run", "--protocol", "udp", "--size", "128K", "-s", "one-copy", "--no-trace"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("--udp-gso"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_TRUE(r.out.empty());
 }

@@ -706,5 +706,22 @@ TEST(CompareMetricTable, TracerCostIsShownNeverJudged) {
     EXPECT_EQ(def("bpf_cpu_percent").unit, "%");
 }
 
+TEST(CompareMatch, PathsAreCellsOfTheirOwn) {
+    nlohmann::json tcp = {
+        {"strategy", "zero-copy"}, {"transport", "veth"}, {"message_size", 65536}, {"threads", 1}};
+    nlohmann::json udp = tcp;
+    udp["protocol"] = "udp";
+    udp["udp_gso"] = 1472;
+    nlohmann::json zcrx = tcp;
+    zcrx["protocol"] = "tcp";
+    zcrx["receive"] = "zerocopy";
+    EXPECT_NE(cell_key(typed(tcp)), cell_key(typed(udp)));
+    EXPECT_NE(cell_key(typed(tcp)), cell_key(typed(zcrx)));
+    EXPECT_EQ(describe(cell_key(typed(udp))), "zero-copy veth 64KiB x1 udp gso 1472");
+    EXPECT_EQ(describe(cell_key(typed(zcrx))), "zero-copy veth 64KiB x1 zerocopy-rx");
+    EXPECT_EQ(to_json(cell_key(typed(tcp))).size(), 5u); // older reports' keys are unchanged
+    EXPECT_EQ(to_json(cell_key(typed(udp)))["udp_gso"], 1472);
+}
+
 } // namespace
 } // namespace copyscope

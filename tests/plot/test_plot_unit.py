@@ -264,6 +264,19 @@ class ExtractionTest(unittest.TestCase):
                          ["64 B", "512 B", "4 KiB", "64 KiB", "1 MiB", "1.5 KiB"])
 
 
+class PathStrategyTest(unittest.TestCase):
+    def test_paths_form_series_of_their_own(self):
+        self.assertEqual(model.path_strategy({"strategy": "zero-copy"}), "zero-copy")
+        self.assertEqual(model.path_strategy({"strategy": "zero-copy", "protocol": "tcp",
+                                              "receive": "copy"}), "zero-copy")
+        self.assertEqual(model.path_strategy({"strategy": "one-copy", "protocol": "udp",
+                                              "udp_gso": 0}), "one-copy udp")
+        self.assertEqual(model.path_strategy({"strategy": "zero-copy", "protocol": "udp",
+                                              "udp_gso": 1472}), "zero-copy udp gso 1472")
+        self.assertEqual(model.path_strategy({"strategy": "zero-copy", "receive": "zerocopy"}),
+                         "zero-copy zerocopy-rx")
+
+
 class OutputTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()

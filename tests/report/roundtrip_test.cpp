@@ -33,13 +33,52 @@ nlohmann::json read_json(const std::filesystem::path& path) {
 const char* const full_reports[] = {"stream-veth", "loopback-forward", "rr",
                                     "untraced",    "repeated",         "nic-local"};
 
+// A JSON pointer with array indices and namespace roles as '*'.
+std::string generic_path(const std::string& path) {
+    std::string out;
+    std::string part;
+    auto flush = [&] {
+        const bool index =
+            !part.empty() && part.find_first_not_of("0123456789") == std::string::npos;
+        out += index || out.ends_with("/by_namespace/") ? "*" : part;
+        part.clear();
+    };
+    for (char c : path) {
+        if (c == '/') {
+            if (!out.empty() || !part.empty()) flush();
+            out += '/';
+        } else {
+            part += c;
+        }
+    }
+    flush();
+    return out;
+}
+
+// What this version writes that the fixtures' version did not (their defaults: a tcp
+// stream received by copy; counters and figures of hooks it did not have). Nothing else
+// may differ.
+bool added_since_fixtures(const std::string& path) {
+    const std::string p = generic_path(path);
+    static const std::set<std::string> added = {
+        "/cells/*/protocol", "/cells/*/receive", "/cells/*/ledger/receive_mapped_bytes",
+        "/cells/*/ledger/by_namespace/*/receive_mapped_bytes"};
+    if (added.count(p)) return true;
+    const std::string raw = "/cells/*/ledger/by_namespace/*/raw/";
+    return p.starts_with(raw + "udp_") || p.starts_with(raw + "zcrx_");
+}
+
 TEST(RoundTrip, RealReportsComeBackUnchanged) {
     for (const char* name : full_reports) {
         const nlohmann::json j =
             read_json(source_dir / "tests/report/data" / (std::string(name) + ".json"));
         const Report r = report_from_json(j);
         const nlohmann::json again = to_json(r);
-        EXPECT_EQ(again, j) << name << ": " << nlohmann::json::diff(j, again).dump(1);
+        for (const nlohmann::json& op : nlohmann::json::diff(j, again)) {
+            const std::string path = op["path"].get<std::string>();
+            EXPECT_TRUE(op["op"] == "add" && added_since_fixtures(path))
+                << name << ": " << op.dump();
+        }
         // Typed all the way: reading the written report gives the same value.
         const Report r2 = report_from_json(again);
         ASSERT_EQ(r2.cells.size(), r.cells.size()) << name;
@@ -103,6 +142,18 @@ TEST(RoundTrip, TrimmedReportsKeepWhatTheyHold) {
         for (const std::string& path : differ)
             EXPECT_TRUE(derived.count(path)) << file << ": " << path << " not reproduced";
     }
+}
+
+TEST(Summary, PathsAreNamedInTheStrategyColumn) {
+    CellResult udp, zcrx;
+    udp.spec.strategy = Strategy::zero_copy;
+    udp.spec.protocol = Protocol::udp;
+    udp.spec.udp_gso = 1472;
+    zcrx.spec.strategy = Strategy::one_copy;
+    zcrx.spec.receive = Receive::zerocopy;
+    const std::string table = summary_table({udp, zcrx});
+    EXPECT_NE(table.find("zero-copy udp gso 1472"), std::string::npos) << table;
+    EXPECT_NE(table.find("one-copy zerocopy-rx"), std::string::npos) << table;
 }
 
 nlohmann::json minimal_report() {
@@ -188,6 +239,7 @@ TEST(DoctorJson, TracerDoctorAsBefore) {
                               .tracefs = "mounted at /sys/kernel/tracing",
                               .kprobes = false,
                               .bpf = {true, ""},
+                              .cgroup_getsockopt = {true, ""},
                               .fentry = {},
                               .fexit = {},
                               .tp_btf = {}};

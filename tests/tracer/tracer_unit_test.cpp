@@ -17,6 +17,8 @@ KernelFeatures kernel_where(bool fentry_ok, bool tp_ok, const std::string& reaso
     f.release = "synthetic";
     f.btf = true;
     f.bpf.ok = true;
+    // The cgroup getsockopt program stands with the tracepoints: it needs no fentry.
+    f.cgroup_getsockopt = ProbeResult{tp_ok, tp_ok ? "" : reason};
     for (const auto& hook : hook_catalog())
         for (const auto& form : hook.forms)
             for (const auto& need : form.needs)

@@ -9,6 +9,7 @@
 #include "cli/subcommands.h"
 #include "common/errors.h"
 #include "lab/lab.h"
+#include "runner/receive_paths.h"
 
 namespace copyscope {
 
@@ -22,6 +23,8 @@ struct RunInputs {
     std::string pattern = "stream";
     std::string peer;
     bool verify = false;
+    std::vector<std::string> protocols, receives;
+    std::optional<std::string> udp_gso;
     // How each cell is measured.
     std::optional<double> duration, warmup;
     std::optional<std::string> bytes_text, precision_text;
@@ -86,6 +89,20 @@ void add_traffic_options(CLI::App& run, RunInputs& in) {
         ->delimiter(',');
     run.add_option("--peer", in.peer,
                    "nic transport: the sink's IPv4 address and port, e.g. 10.0.2.2:5201");
+    run.add_option("--protocol", in.protocols,
+                   "tcp (a stream per connection) or udp (a datagram per message, or with "
+                   "--udp-gso its segments; two-copy, one-copy and zero-copy only), repeatable "
+                   "or comma-separated (default: the preset's)")
+        ->delimiter(',');
+    run.add_option("--udp-gso", in.udp_gso,
+                   "udp: send each message as UDP_SEGMENT sends of at most 64 segments of this "
+                   "size (at most the lab's MTU less 28: 1472 over veth); needed above 65507 "
+                   "bytes");
+    run.add_option("--receive", in.receives,
+                   "copy (recv) or zerocopy (TCP_ZEROCOPY_RECEIVE: the receive queue's pages "
+                   "mapped, the rest copied; the lab's links get MTU 61492 so segments are "
+                   "whole pages), repeatable or comma-separated (default: copy)")
+        ->delimiter(',');
     run.add_flag("--verify-payload", in.verify,
                  "Fill every message with a position-dependent pattern and check every "
                  "received byte");
@@ -231,8 +248,31 @@ RunCommand finish_run(RunInputs& in) {
     check_peer(tr, in, proto.pattern);
     proto.peer = in.peer;
 
+    PathChoice paths;
+    paths.protocols = dedupe(parse_protocols(in.protocols));
+    paths.receives = dedupe(parse_receives(in.receives));
+    if (in.udp_gso) {
+        const uint64_t gso = parse_size(*in.udp_gso, "--udp-gso");
+        if (gso == 0 || gso > kMaxUdpPayload)
+            throw UsageError("--udp-gso '" + *in.udp_gso + "': must be from 1 to " +
+                             std::to_string(kMaxUdpPayload) + " bytes");
+        if (std::find(paths.protocols.begin(), paths.protocols.end(), Protocol::udp) ==
+            paths.protocols.end())
+            throw UsageError("--udp-gso is for udp cells: give --protocol udp");
+        paths.udp_gso = uint32_t(gso);
+    }
+    paths.explicit_strategies = !in.strategies.empty();
+    paths.explicit_sizes = !in.sizes.empty();
+
     RunCommand cmd = in.cmd;
-    cmd.plan = make_plan(tr, s, z, t, proto);
+    cmd.plan = plan_paths(preset, tr, s, z, t, proto, paths);
+    if (cmd.plan.empty())
+        throw UsageError("--preset " + in.cmd.preset + ": no cell left to run with these lists");
+    if (std::any_of(cmd.plan.begin(), cmd.plan.end(),
+                    [](const CellSpec& c) { return c.receive == Receive::zerocopy; }))
+        if (auto why = zerocopy_receive_refused())
+            throw UsageError("--receive zerocopy: this kernel refuses TCP_ZEROCOPY_RECEIVE (" +
+                             *why + ")");
     cmd.trace = !in.no_trace;
     cmd.cpu_placement = *placement;
     return cmd;

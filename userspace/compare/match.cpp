@@ -8,7 +8,8 @@ namespace copyscope {
 
 CellKey cell_key(const CellResult& cell) {
     const CellSpec& s = cell.spec;
-    return {s.strategy, s.transport, s.message_size, s.threads, s.pattern};
+    return {s.strategy, s.transport, s.message_size, s.threads,
+            s.pattern,  s.protocol,  s.udp_gso,      s.receive};
 }
 
 std::string describe(const CellKey& k) {
@@ -17,15 +18,23 @@ std::string describe(const CellKey& k) {
     std::string s = std::string(to_string(k.strategy)) + " " + std::string(to_string(k.transport)) +
                     " " + size + " x" + std::to_string(k.threads);
     if (k.pattern != Pattern::stream) s += " " + std::string(to_string(k.pattern));
+    if (k.protocol != Protocol::tcp) s += " " + std::string(to_string(k.protocol));
+    if (k.udp_gso > 0) s += " gso " + std::to_string(k.udp_gso);
+    if (k.receive != Receive::copy) s += " " + std::string(to_string(k.receive)) + "-rx";
     return s;
 }
 
 nlohmann::json to_json(const CellKey& k) {
-    return {{"strategy", to_string(k.strategy)},
-            {"transport", to_string(k.transport)},
-            {"message_size", k.message_size},
-            {"threads", k.threads},
-            {"pattern", to_string(k.pattern)}};
+    nlohmann::json j = {{"strategy", to_string(k.strategy)},
+                        {"transport", to_string(k.transport)},
+                        {"message_size", k.message_size},
+                        {"threads", k.threads},
+                        {"pattern", to_string(k.pattern)}};
+    // The path, only where it is not a tcp stream received by copy.
+    if (k.protocol != Protocol::tcp) j["protocol"] = to_string(k.protocol);
+    if (k.udp_gso > 0) j["udp_gso"] = k.udp_gso;
+    if (k.receive != Receive::copy) j["receive"] = to_string(k.receive);
+    return j;
 }
 
 CellMatching match_cells(const std::vector<CellResult>& baseline,

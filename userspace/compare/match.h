@@ -19,6 +19,10 @@ struct CellKey {
     uint64_t message_size = 0;
     uint64_t threads = 0;
     Pattern pattern = Pattern::stream; // absent in older reports: they only streamed
+    // The path: absent in older reports, a tcp stream received by copy.
+    Protocol protocol = Protocol::tcp;
+    uint32_t udp_gso = 0;
+    Receive receive = Receive::copy;
     auto operator<=>(const CellKey&) const = default;
 };
 

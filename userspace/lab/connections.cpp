@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -30,7 +31,8 @@ void set_timeouts(int fd, int seconds) {
 void connect_to(int fd, const sockaddr_in& addr, int timeout_seconds) {
     char host[INET_ADDRSTRLEN] = "?";
     ::inet_ntop(AF_INET, &addr.sin_addr, host, sizeof host);
-    const std::string what = std::string("connect to ") + host + ":" + std::to_string(ntohs(addr.sin_port));
+    const std::string what =
+        std::string("connect to ") + host + ":" + std::to_string(ntohs(addr.sin_port));
     if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) return;
     if (errno != EINTR) throw RunError(errno_message(what, errno));
     pollfd p{fd, POLLOUT, 0};
@@ -44,14 +46,81 @@ void connect_to(int fd, const sockaddr_in& addr, int timeout_seconds) {
     if (err != 0) throw RunError(errno_message(what, err));
 }
 
+UniqueFd udp_socket() {
+    UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd) throw RunError(errno_message("socket(SOCK_DGRAM)", errno));
+    return fd;
+}
+
+sockaddr_in local_address(int fd) {
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+        throw RunError(errno_message("getsockname", errno));
+    return a;
+}
+
+// A connected UDP pair per connection: the receiving end bound in the receiver's namespace
+// and connected back to its sender, so each flow's socket gets only its own datagrams.
+std::vector<Connection> open_udp_connections(const Lab& lab, const sockaddr_in& to, unsigned count,
+                                             int timeout_seconds, const UdpOptions& udp) {
+    std::vector<Connection> connections;
+    connections.reserve(count);
+    for (unsigned i = 0; i < count; ++i) {
+        Connection c;
+        sockaddr_in bound = to;
+        {
+            NetnsGuard in(lab.receiver_ns());
+            c.receiver = udp_socket();
+            if (::bind(c.receiver.get(), reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0)
+                throw RunError(errno_message("bind " + lab.receiver_address() + " (udp)", errno));
+            bound = local_address(c.receiver.get());
+        }
+        {
+            NetnsGuard in(lab.sender_ns());
+            c.sender = udp_socket();
+        }
+        set_timeouts(c.sender.get(), timeout_seconds);
+        set_timeouts(c.receiver.get(), timeout_seconds);
+        if (::connect(c.sender.get(), reinterpret_cast<const sockaddr*>(&bound), sizeof bound) != 0)
+            throw RunError(errno_message("connect (udp)", errno));
+        const sockaddr_in from = local_address(c.sender.get());
+        if (::connect(c.receiver.get(), reinterpret_cast<const sockaddr*>(&from), sizeof from) != 0)
+            throw RunError(errno_message("connect the receiving end (udp)", errno));
+        if (udp.receive_buffer > 0) {
+            // As a UDP server would: a larger queue than the default (root may exceed
+            // net.core.rmem_max with SO_RCVBUFFORCE).
+            int bytes = int(udp.receive_buffer);
+            if (::setsockopt(c.receiver.get(), SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) !=
+                    0 &&
+                ::setsockopt(c.receiver.get(), SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes) != 0)
+                throw RunError(errno_message("setsockopt(SO_RCVBUF)", errno));
+        }
+        if (udp.gso > 0) {
+            int size = int(udp.gso);
+            if (::setsockopt(c.sender.get(), SOL_UDP, UDP_SEGMENT, &size, sizeof size) != 0)
+                throw RunError(
+                    errno_message("setsockopt(UDP_SEGMENT " + std::to_string(size) + ")", errno));
+        }
+        connections.push_back(std::move(c));
+    }
+    return connections;
+}
+
 } // namespace
 
-std::vector<Connection> open_connections(const Lab& lab, unsigned count, int timeout_seconds) {
+std::vector<Connection> open_connections(const Lab& lab, unsigned count, int timeout_seconds,
+                                         const std::optional<UdpOptions>& udp) {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(lab.receiver_port());
     if (::inet_pton(AF_INET, lab.receiver_address().c_str(), &addr.sin_addr) != 1)
         throw RunError("lab: bad receiver address " + lab.receiver_address());
+    if (udp) {
+        if (!lab.has_local_receiver())
+            throw RunError("udp: the receiver must be in the lab (no sink speaks udp)");
+        return open_udp_connections(lab, addr, count, timeout_seconds, *udp);
+    }
 
     if (!lab.has_local_receiver()) {
         // The receiver is a sink elsewhere: only the sending ends are ours.

@@ -1,7 +1,7 @@
 #include "lab/lab.h"
 
-#include <cerrno>
 #include <arpa/inet.h>
+#include <cerrno>
 #include <fcntl.h>
 #include <net/if.h>
 #include <unistd.h>
@@ -65,13 +65,15 @@ struct LinkDeleter {
 };
 using LinkPtr = std::unique_ptr<rtnl_link, LinkDeleter>;
 
-void link_up(const RouteSocket& sock, const char* name) {
+// Brings a link up; with `mtu` (not 0), sets its MTU too.
+void link_up(const RouteSocket& sock, const char* name, unsigned mtu = 0) {
     rtnl_link* raw = nullptr;
     if (int err = rtnl_link_get_kernel(sock.get(), 0, name, &raw); err < 0)
         throw RunError(nl_failure(std::string("cannot find link ") + name, err));
     LinkPtr link(raw);
     LinkPtr change(rtnl_link_alloc());
     rtnl_link_set_flags(change.get(), IFF_UP);
+    if (mtu) rtnl_link_set_mtu(change.get(), mtu);
     if (int err = rtnl_link_change(sock.get(), link.get(), change.get(), 0); err < 0)
         throw RunError(nl_failure(std::string("cannot bring up ") + name, err));
 }
@@ -152,14 +154,14 @@ struct Interface {
     const char* cidr;
 };
 
-void configure(const NetNs& ns, std::initializer_list<Interface> interfaces,
+void configure(const NetNs& ns, unsigned mtu, std::initializer_list<Interface> interfaces,
                const char* gateway_if = nullptr, const char* gateway = nullptr) {
     NetnsGuard in(ns);
     RouteSocket sock;
-    link_up(sock, "lo");
+    link_up(sock, "lo", mtu);
     for (const Interface& i : interfaces) {
         add_address(sock, i.name, i.cidr);
-        link_up(sock, i.name);
+        link_up(sock, i.name, mtu);
     }
     if (gateway) add_default_route(sock, gateway_if, gateway);
 }
@@ -172,7 +174,8 @@ void enable_forwarding(const NetNs& ns) {
          {"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv4/conf/all/forwarding"}) {
         UniqueFd fd(::open(path, O_WRONLY | O_CLOEXEC));
         if (!fd || ::write(fd.get(), "1", 1) != 1)
-            throw RunError(errno_message(std::string("lab: cannot enable forwarding: ") + path, errno));
+            throw RunError(
+                errno_message(std::string("lab: cannot enable forwarding: ") + path, errno));
     }
 }
 
@@ -194,9 +197,10 @@ std::pair<std::string, uint16_t> parse_peer(const std::string& text) {
     return {host, uint16_t(std::stoul(port_text))};
 }
 
-std::unique_ptr<Lab> Lab::create(Transport transport, const std::string& peer) {
+std::unique_ptr<Lab> Lab::create(Transport transport, const std::string& peer, unsigned mtu) {
     std::unique_ptr<Lab> lab(new Lab());
     lab->transport_ = transport;
+    lab->mtu_ = mtu;
     switch (transport) {
     case Transport::nic: {
         // The tool's own namespace: traffic leaves through a real device.
@@ -208,7 +212,7 @@ std::unique_ptr<Lab> Lab::create(Transport transport, const std::string& peer) {
     }
     case Transport::loopback:
         lab->sender_ = std::make_unique<NetNs>(NetNs::create());
-        configure(*lab->sender_, {});
+        configure(*lab->sender_, mtu, {});
         lab->receiver_address_ = "127.0.0.1";
         lab->sender_ifname_ = lab->receiver_ifname_ = "lo";
         return lab;
@@ -216,8 +220,8 @@ std::unique_ptr<Lab> Lab::create(Transport transport, const std::string& peer) {
         lab->sender_ = std::make_unique<NetNs>(NetNs::create());
         lab->receiver_ = std::make_unique<NetNs>(NetNs::create());
         create_veth(*lab->sender_, kSenderIf, *lab->receiver_, kReceiverIf);
-        configure(*lab->sender_, {{kSenderIf, kSenderAddr}});
-        configure(*lab->receiver_, {{kReceiverIf, kReceiverAddr}});
+        configure(*lab->sender_, mtu, {{kSenderIf, kSenderAddr}});
+        configure(*lab->receiver_, mtu, {{kReceiverIf, kReceiverAddr}});
         lab->receiver_address_ = host_of(kReceiverAddr);
         lab->sender_ifname_ = kSenderIf;
         lab->receiver_ifname_ = kReceiverIf;
@@ -229,9 +233,10 @@ std::unique_ptr<Lab> Lab::create(Transport transport, const std::string& peer) {
         create_veth(*lab->sender_, kSenderIf, *lab->router_, kRouterInIf);
         create_veth(*lab->router_, kRouterOutIf, *lab->receiver_, kReceiverIf);
         enable_forwarding(*lab->router_);
-        configure(*lab->sender_, {{kSenderIf, kSenderAddr}}, kSenderIf, kRouterInGw);
-        configure(*lab->router_, {{kRouterInIf, kRouterInAddr}, {kRouterOutIf, kRouterOutAddr}});
-        configure(*lab->receiver_, {{kReceiverIf, kForwardReceiverAddr}}, kReceiverIf,
+        configure(*lab->sender_, mtu, {{kSenderIf, kSenderAddr}}, kSenderIf, kRouterInGw);
+        configure(*lab->router_, mtu,
+                  {{kRouterInIf, kRouterInAddr}, {kRouterOutIf, kRouterOutAddr}});
+        configure(*lab->receiver_, mtu, {{kReceiverIf, kForwardReceiverAddr}}, kReceiverIf,
                   kRouterOutGw);
         lab->receiver_address_ = host_of(kForwardReceiverAddr);
         lab->sender_ifname_ = kSenderIf;
@@ -243,7 +248,8 @@ std::unique_ptr<Lab> Lab::create(Transport transport, const std::string& peer) {
 
 std::vector<uint64_t> Lab::namespace_inodes() const {
     std::vector<uint64_t> inodes;
-    for (auto& [role, inode] : namespace_roles()) inodes.push_back(inode);
+    for (auto& [role, inode] : namespace_roles())
+        inodes.push_back(inode);
     return inodes;
 }
 

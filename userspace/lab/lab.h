@@ -24,7 +24,10 @@ namespace copyscope {
 class Lab {
   public:
     // `peer` ("HOST:PORT") is the sink's address for the nic transport, unused otherwise.
-    static std::unique_ptr<Lab> create(Transport transport, const std::string& peer = "");
+    // `mtu` (not 0) is set on every link of the lab, lo included (not for nic: the host's
+    // own devices are left alone).
+    static std::unique_ptr<Lab> create(Transport transport, const std::string& peer = "",
+                                       unsigned mtu = 0);
 
     Transport transport() const { return transport_; }
     const NetNs& sender_ns() const { return *sender_; }
@@ -37,6 +40,7 @@ class Lab {
     // Interface names inside the lab (veth: the sender's and the receiver's end).
     const std::string& sender_ifname() const { return sender_ifname_; }
     const std::string& receiver_ifname() const { return receiver_ifname_; }
+    unsigned mtu() const { return mtu_; } // 0: the kernel's defaults
     // Distinct namespace inode numbers of the lab, for filtering kernel events.
     std::vector<uint64_t> namespace_inodes() const;
     // The same with the role each plays: "sender", "router", "receiver" (one namespace
@@ -51,6 +55,7 @@ class Lab {
     std::unique_ptr<NetNs> receiver_; // null when the sender's namespace is the only one
     std::string receiver_address_;
     uint16_t receiver_port_ = 0;
+    unsigned mtu_ = 0;
     std::string sender_ifname_;
     std::string receiver_ifname_;
 };

@@ -1,5 +1,6 @@
 #include "ledger/copy_model.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace copyscope {
@@ -71,10 +72,18 @@ std::optional<bool> copies_at_local_delivery(std::string_view release) {
 std::optional<double> expected_copies_per_byte(Strategy s, const AppCounts& app,
                                                const std::optional<ZerocopyStats>& zc,
                                                bool with_receive, bool copies_notifications_miss,
-                                               const std::optional<IoUringStats>& io_uring) {
+                                               const std::optional<IoUringStats>& io_uring,
+                                               bool receive_as_counted) {
     if (app.bytes_sent == 0) return std::nullopt;
     const double user = static_cast<double>(app.user_copy_bytes) / app.bytes_sent;
-    const double receive = with_receive ? 1.0 : 0.0;
+    // udp: only what arrived is copied (the rest was dropped); zerocopy receive: only what
+    // was not mapped.
+    const uint64_t received_copied =
+        app.bytes_received - std::min(app.receive_mapped_bytes, app.bytes_received);
+    const double receive = !with_receive ? 0.0
+                           : receive_as_counted
+                               ? static_cast<double>(received_copied) / app.bytes_sent
+                               : 1.0;
     if (s == Strategy::sendfile) return user + receive; // pages by reference at the socket
     if (uses_send_zc(s)) {
         // A notification says COPIED per request; the sender knows each request's bytes.

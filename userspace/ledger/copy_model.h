@@ -67,11 +67,15 @@ std::optional<bool> copies_at_local_delivery(std::string_view kernel_release);
 // scatter-gather, which are not flagged at all. sendfile: its user copy (the fill of the
 // file) and no send copy; io-uring: one send copy; io-uring-zc and -fixed: the bytes of the
 // requests whose notification said COPIED (nullopt without notifications).
+// scatter-gather, which are not flagged at all. `receive_as_counted` (udp, zerocopy
+// receive): the receive copy is the bytes received less those mapped, per byte sent,
+// instead of 1.
 std::optional<double> expected_copies_per_byte(Strategy s, const AppCounts& app,
                                                const std::optional<ZerocopyStats>& zc,
                                                bool with_receive = true,
                                                bool copies_notifications_miss = false,
-                                               const std::optional<IoUringStats>& io_uring = {});
+                                               const std::optional<IoUringStats>& io_uring = {},
+                                               bool receive_as_counted = false);
 
 // The model in words, for the report: where each copy the model expects happens.
 std::string copy_model_words(Strategy s, bool with_receive = true);

@@ -81,6 +81,7 @@ void totals(Ledger& L, const Tally& t) {
     L.figures.retransmit_bytes = by(t.retransmits, t.total.retrans_bytes);
     L.figures.spliced_bytes = by(t.splice, t.spliced);
     L.figures.registered_bytes = by(t.send, t.registered);
+    L.figures.receive_mapped_bytes = by(t.mapped, t.total.zcrx_mapped_bytes);
     L.deferred_copy_retransmit_bytes = by(t.delivery, t.deferred_retransmitted);
     L.receiver_in_this_kernel = t.receiver_here;
     if (t.nic)
@@ -112,10 +113,10 @@ NamespaceLedger namespace_ledger(const Tally& t, size_t i) {
     const uint64_t deferred = s.deferred - (i == t.recopied_side ? t.deferred_retransmitted : 0);
     const bool sends = s.sends_requests();
     n.figures.kernel_send_copy_bytes = by(t.send, s.req_send_copy);
-    n.figures.zerocopy_pinned_bytes = by(t.send, sends ? k.zc_pinned_bytes : 0);
+    n.figures.zerocopy_pinned_bytes = by(t.send, sends ? k.zc_pinned_bytes + s.udp_pinned : 0);
     n.figures.pinned_pages = pinned_pages(t, k);
     n.figures.zerocopy_fallback_bytes =
-        by(t.send, sends ? k.zc_fallback_bytes + k.zc_no_sockopt_bytes : 0);
+        by(t.send, sends ? k.zc_fallback_bytes + k.zc_no_sockopt_bytes + s.udp_fallback : 0);
     n.figures.zerocopy_no_sockopt_bytes = by(t.send, sends ? k.zc_no_sockopt_bytes : 0);
     n.figures.deferred_copy_bytes = by(t.deferred, deferred);
     copy_figures(n.figures, t, s.sites, k);
@@ -124,6 +125,7 @@ NamespaceLedger namespace_ledger(const Tally& t, size_t i) {
     n.figures.retransmit_bytes = by(t.retransmits, k.retrans_bytes);
     n.figures.spliced_bytes = by(t.splice, s.sends_requests() ? k.splice_bytes : 0);
     n.figures.registered_bytes = by(t.send, s.sends_requests() ? k.reg_zc_bytes : 0);
+    n.figures.receive_mapped_bytes = by(t.mapped, k.zcrx_mapped_bytes);
     n.raw = k;
     if (t.answers > 0) {
         n.response_send_copy_bytes = by(t.send, s.ans_send_copy);
@@ -151,9 +153,9 @@ ZerocopyNotifications notifications(const ZerocopyStats& z, const Tally& t) {
 // gives the share.
 void copies_per_byte(Ledger& L, const LedgerInput& in, const Tally& t) {
     const AppCounts& app = in.app;
-    L.copies_per_byte_expected =
-        expected_copies_per_byte(in.strategy, app, in.zerocopy, !t.far,
-                                 t.sites.beside_path() > 0 || t.sites.no_sg > 0, in.io_uring);
+    L.copies_per_byte_expected = expected_copies_per_byte(
+        in.strategy, app, in.zerocopy, !t.far, t.sites.beside_path() > 0 || t.sites.no_sg > 0,
+        in.io_uring, in.protocol == Protocol::udp || in.receive == Receive::zerocopy);
     L.copy_model = copy_model_words(in.strategy, !t.far);
     if (app.bytes_sent == 0) {
         L.copies_per_byte = Unsupported{"no bytes were sent"};

@@ -38,6 +38,8 @@ struct TracerView {
 struct LedgerInput {
     Strategy strategy = Strategy::one_copy;
     Transport transport = Transport::veth;
+    Protocol protocol = Protocol::tcp;
+    Receive receive = Receive::copy;
     AppCounts app;
     std::optional<ZerocopyStats> zerocopy;
     std::optional<IoUringStats> io_uring; // io_uring strategies: the sender's CQE reads

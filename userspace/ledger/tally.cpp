@@ -44,6 +44,19 @@ void split_directions(SideTally& s, uint64_t answers) {
     }
 }
 
+// udp: the socket copies and the zerocopy split come from the udp hooks. The pinned bytes
+// are those the xmit hook saw pinned (never more than were asked for); the rest of the
+// MSG_ZEROCOPY bytes were copied at send.
+void add_udp(SideTally& s) {
+    const KernelCounts& k = s.counts;
+    if (s.sends_requests()) {
+        s.req_send_copy += k.udp_send_bytes - std::min(k.udp_zc_send_bytes, k.udp_send_bytes);
+        s.udp_pinned = std::min(k.udp_xmit_pinned_bytes, k.udp_zc_send_bytes);
+        s.udp_fallback = k.udp_zc_send_bytes - s.udp_pinned;
+    }
+    if (s.role != NamespaceRole::sender) s.req_recv += k.udp_recv_bytes;
+}
+
 // nic: is the peer in this kernel? The tracer tells by receive copies on a sink's sockets
 // here, by more receive copies than answers on ours, or by zerocopy skbs received in this
 // namespace (looped back, never from a real NIC).
@@ -118,6 +131,7 @@ void add_up(Tally& t) {
     for (size_t i = 0; i < t.sides.size(); ++i) {
         SideTally& s = t.sides[i];
         split_directions(s, t.answers);
+        if (t.udp) add_udp(s);
         s.sites = copy_sites(s.counts, def_mech, tx_mech);
         s.deferred = s.sites.total();
         t.total += s.counts;
@@ -127,8 +141,9 @@ void add_up(Tally& t) {
         t.req_recv += s.req_recv;
         t.ans_recv += s.ans_recv;
         if (s.role != NamespaceRole::receiver && s.role != NamespaceRole::local_sink) {
-            t.pinned += s.counts.zc_pinned_bytes;
-            t.fallback += s.counts.zc_fallback_bytes + s.counts.zc_no_sockopt_bytes;
+            t.pinned += s.counts.zc_pinned_bytes + s.udp_pinned;
+            t.fallback +=
+                s.counts.zc_fallback_bytes + s.counts.zc_no_sockopt_bytes + s.udp_fallback;
             t.no_sockopt += s.counts.zc_no_sockopt_bytes;
             t.spliced += s.counts.splice_bytes;
             t.registered += s.counts.reg_zc_bytes;
@@ -170,6 +185,23 @@ Tally tally(const LedgerInput& in) {
     t.completions = source_of(in, hook_completions);
     t.splice = source_of(in, hook_splice);
     t.io_uring_notifications = source_of(in, hook_io_uring_notifications);
+    t.mapped = source_of(in, hook_receive_mapped);
+    if (in.protocol == Protocol::udp) {
+        // udp's own send and receive hooks; its pinned bytes need the xmit hook too.
+        t.udp = true;
+        const HookSource udp_send = source_of(in, hook_udp_send);
+        const HookSource udp_pinned = source_of(in, hook_udp_pinned);
+        t.send = !udp_send ? udp_send
+                 : !udp_pinned
+                     ? udp_pinned
+                     : HookSource(*udp_send, weaker(udp_send.evidence(), udp_pinned.evidence()),
+                                  hook_udp_send);
+        t.receive = source_of(in, hook_udp_receive);
+        // The delivery hook follows zerocopy skbs to TCP; a dropped datagram is not sent
+        // again, so nothing of udp's is a re-copy.
+        t.delivery = HookSource(Unsupported{"udp: the delivery hook follows zerocopy skbs to "
+                                            "TCP only, and udp re-sends nothing"});
+    }
     t.local_delivery = copies_at_local_delivery(in.kernel_release);
     t.answers = in.app.response_bytes;
     place_receiver(t, in);

@@ -28,8 +28,9 @@ struct SideTally {
     KernelCounts counts;
     uint64_t req_send_copy = 0, ans_send_copy = 0;
     uint64_t req_recv = 0, ans_recv = 0;
-    CopySites sites;       // copies of zerocopy pages here, re-copies included
-    uint64_t deferred = 0; // sites.total()
+    CopySites sites;                           // copies of zerocopy pages here, re-copies included
+    uint64_t deferred = 0;                     // sites.total()
+    uint64_t udp_pinned = 0, udp_fallback = 0; // udp cells: MSG_ZEROCOPY bytes pinned, copied
 
     // The messages' sends (and so their pinned and fallback bytes) are counted here.
     bool sends_requests() const {
@@ -41,6 +42,8 @@ struct Tally {
     HookSource send, pinned_pages, transmit, deferred, transmit_copies, delivery, receive,
         retransmits, completions;
     HookSource splice, io_uring_notifications;
+    HookSource mapped; // TCP_ZEROCOPY_RECEIVE
+    bool udp = false;  // the send and receive hooks are udp's
 
     bool nic = false;
     // Is the receiver in this kernel? Always, except for nic, where the tracer tells;

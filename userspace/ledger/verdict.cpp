@@ -88,8 +88,11 @@ std::string copies_in_words(const LedgerInput& in, const Tally& t) {
     const uint64_t route = t.fallback - t.no_sockopt;
     if (route > 0)
         parts.push_back(format_percent(100.0 * route / zc_bytes) +
-                        " of zerocopy bytes copied at send time (the route has no "
-                        "scatter-gather)");
+                        (t.udp ? " of zerocopy bytes copied at send time (udp fallback: a "
+                                 "datagram above the MTU without GSO, corked, or no "
+                                 "scatter-gather or checksum offload on the route)"
+                               : " of zerocopy bytes copied at send time (the route has no "
+                                 "scatter-gather)"));
     if (t.no_sockopt > 0)
         parts.push_back(format_percent(100.0 * t.no_sockopt / zc_bytes) +
                         " of zerocopy bytes copied at send time (MSG_ZEROCOPY without "

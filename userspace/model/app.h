@@ -17,6 +17,21 @@ struct AppCounts {
     uint64_t user_copy_bytes = 0; // two-copy staging memcpy
     uint64_t payload_errors = 0;  // bytes that differed from the pattern (verify_payload)
     uint64_t response_bytes = 0;  // bytes the receiver sent back: rr answers, a sink's tally
+    // udp: datagrams (segments, with GSO) sent and received, and what the kernel says the
+    // receiving sockets dropped (SO_MEMINFO SK_MEMINFO_DROPS, read after the last datagram).
+    uint64_t datagrams_sent = 0;
+    uint64_t datagrams_received = 0;
+    uint64_t datagrams_dropped = 0;
+    uint64_t bytes_dropped = 0; // the payload of the dropped datagrams, by their place
+    // The receiver's namespace: its UDP MIB's RcvbufErrors and InErrors (/proc/net/snmp),
+    // and the packets its devices dropped before any socket (rx_dropped: a full backlog).
+    uint64_t namespace_udp_rcvbuf_errors = 0;
+    uint64_t namespace_udp_in_errors = 0;
+    uint64_t device_rx_dropped_packets = 0;
+    // receive zerocopy: bytes mapped by TCP_ZEROCOPY_RECEIVE, and those recv() copied
+    // (what the kernel could not map); mapped + copied == bytes received.
+    uint64_t receive_mapped_bytes = 0;
+    uint64_t receive_copied_bytes = 0;
 
     bool operator==(const AppCounts&) const = default;
 };

@@ -66,6 +66,26 @@ std::optional<Transport> transport_from_string(std::string_view name) {
     return std::nullopt;
 }
 
+std::string_view to_string(Protocol p) {
+    return p == Protocol::tcp ? "tcp" : "udp";
+}
+
+std::string_view to_string(Receive r) {
+    return r == Receive::copy ? "copy" : "zerocopy";
+}
+
+std::optional<Protocol> protocol_from_string(std::string_view name) {
+    for (Protocol p : {Protocol::tcp, Protocol::udp})
+        if (to_string(p) == name) return p;
+    return std::nullopt;
+}
+
+std::optional<Receive> receive_from_string(std::string_view name) {
+    for (Receive r : {Receive::copy, Receive::zerocopy})
+        if (to_string(r) == name) return r;
+    return std::nullopt;
+}
+
 double CellResult::gbits_per_second() const {
     // The mean over repetitions: the figure the confidence interval is about.
     if (!throughput.samples.empty()) {

@@ -18,6 +18,8 @@ std::string_view to_string(HookMechanism m) {
         return "inferred";
     case HookMechanism::userspace:
         return "userspace";
+    case HookMechanism::cgroup_sockopt:
+        return "cgroup_sockopt";
     }
     return "?";
 }
@@ -25,7 +27,8 @@ std::string_view to_string(HookMechanism m) {
 std::optional<HookMechanism> hook_mechanism_from_string(std::string_view text) {
     for (HookMechanism m :
          {HookMechanism::fentry, HookMechanism::fexit, HookMechanism::kprobe, HookMechanism::tp_btf,
-          HookMechanism::tracepoint, HookMechanism::inferred, HookMechanism::userspace})
+          HookMechanism::tracepoint, HookMechanism::inferred, HookMechanism::userspace,
+          HookMechanism::cgroup_sockopt})
         if (to_string(m) == text) return m;
     return std::nullopt;
 }

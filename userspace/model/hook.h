@@ -13,8 +13,17 @@ namespace copyscope {
 
 // How a hook's count is obtained. fentry/fexit/kprobe: on a kernel function; tp_btf and
 // tracepoint: on a tracepoint (BTF-typed or classic); inferred: derived from other hooks;
-// userspace: by the runner itself (no BPF).
-enum class HookMechanism { fentry, fexit, kprobe, tp_btf, tracepoint, inferred, userspace };
+// userspace: by the runner itself (no BPF); cgroup_sockopt: a cgroup getsockopt program.
+enum class HookMechanism {
+    fentry,
+    fexit,
+    kprobe,
+    tp_btf,
+    tracepoint,
+    inferred,
+    userspace,
+    cgroup_sockopt
+};
 
 std::string_view to_string(HookMechanism m);
 std::optional<HookMechanism> hook_mechanism_from_string(std::string_view text);
@@ -40,6 +49,10 @@ inline constexpr const char* hook_retransmits = "retransmits";
 inline constexpr const char* hook_completions = "completions";
 inline constexpr const char* hook_splice = "splice";
 inline constexpr const char* hook_io_uring_notifications = "io_uring_notifications";
+inline constexpr const char* hook_udp_send = "udp_send";
+inline constexpr const char* hook_udp_pinned = "udp_pinned";
+inline constexpr const char* hook_udp_receive = "udp_receive";
+inline constexpr const char* hook_receive_mapped = "receive_mapped";
 // Hooks only `copyscope trace` plans: UDP sends and receive copies (sock_send_length,
 // sock_recv_length), TCP close, following the children of traced processes.
 inline constexpr const char* hook_udp = "udp";
@@ -47,9 +60,10 @@ inline constexpr const char* hook_socket_close = "socket_close";
 inline constexpr const char* hook_process_follow = "process_follow";
 // Every hook of `run`, in the order the tracer plans them.
 inline constexpr const char* all_hooks[] = {
-    hook_send,        hook_pinned_pages, hook_transmit,    hook_deferred,
-    hook_transmit_copies, hook_delivery, hook_receive,     hook_retransmits,
-    hook_completions, hook_splice,       hook_io_uring_notifications};
+    hook_send,        hook_pinned_pages, hook_transmit,       hook_deferred,
+    hook_transmit_copies, hook_delivery, hook_receive,        hook_retransmits,
+    hook_completions, hook_splice,       hook_io_uring_notifications,
+    hook_udp_send,    hook_udp_pinned,   hook_udp_receive,    hook_receive_mapped};
 
 // The form a hook took.
 struct HookChoice {

@@ -43,6 +43,7 @@ struct ByteFigures {
     Measured<uint64_t> retransmit_bytes;            // sent again by TCP, kept apart
     Measured<uint64_t> spliced_bytes;   // sendfile: page-cache pages sent by reference
     Measured<uint64_t> registered_bytes; // io_uring registered buffers sent by reference
+    Measured<uint64_t> receive_mapped_bytes;        // mapped by TCP_ZEROCOPY_RECEIVE, not copied
 
     bool operator==(const ByteFigures&) const = default;
 };
@@ -76,6 +77,7 @@ inline constexpr ByteFigureDef byte_figures[] = {
     {"retransmit_bytes", hook_retransmits, &ByteFigures::retransmit_bytes},
     {"spliced_bytes", hook_splice, &ByteFigures::spliced_bytes},
     {"registered_bytes", hook_send, &ByteFigures::registered_bytes},
+    {"receive_mapped_bytes", hook_receive_mapped, &ByteFigures::receive_mapped_bytes},
 };
 
 // What one namespace (or, for nic, one set of sockets) plays in the cell.

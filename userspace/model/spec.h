@@ -30,6 +30,12 @@ enum class Role { sender, receiver };
 // stream: the sender sends as fast as it can. rr: request/response, the sender waits for a
 // small answer after every message and times the round trip (netperf TCP_RR style).
 enum class Pattern { stream, rr };
+// tcp: one stream per connection. udp: one datagram per message (or, with GSO, one
+// UDP_SEGMENT send per 64 segments), a connected UDP socket pair per connection.
+enum class Protocol { tcp, udp };
+// copy: recv() into the receiver's buffer. zerocopy: TCP_ZEROCOPY_RECEIVE maps the receive
+// queue's pages into the receiver; what cannot be mapped is copied.
+enum class Receive { copy, zerocopy };
 
 std::string_view to_string(Strategy s);
 std::string_view to_string(Transport t);
@@ -38,6 +44,10 @@ std::string_view to_string(Pattern p);
 std::optional<Pattern> pattern_from_string(std::string_view name);
 std::optional<Strategy> strategy_from_string(std::string_view name);
 std::optional<Transport> transport_from_string(std::string_view name);
+std::string_view to_string(Protocol p);
+std::string_view to_string(Receive r);
+std::optional<Protocol> protocol_from_string(std::string_view name);
+std::optional<Receive> receive_from_string(std::string_view name);
 inline constexpr Strategy classic_strategies[] = {Strategy::two_copy, Strategy::per_field,
                                                   Strategy::one_copy, Strategy::zero_copy};
 inline constexpr Strategy path_strategies[] = {Strategy::sendfile, Strategy::io_uring,
@@ -73,9 +83,23 @@ struct CellSpec {
     unsigned min_repetitions = 1;
     unsigned max_repetitions = 1;
     double precision = 0.03;
+    Protocol protocol = Protocol::tcp;
+    uint32_t udp_gso = 0; // udp: UDP_SEGMENT size; 0: none
+    Receive receive = Receive::copy;
 
     bool operator==(const CellSpec&) const = default;
 };
+
+// UDP: the largest datagram payload (65535 - 8 UDP - 20 IPv4), and the most segments one
+// UDP_SEGMENT send may carry on every kernel here (64 on 6.1.20; 128 from 6.1.141 on).
+inline constexpr uint64_t kMaxUdpPayload = 65507;
+inline constexpr uint64_t kMaxUdpSegments = 64;
+// TCP_ZEROCOPY_RECEIVE maps whole pages only: the lab's links get an MTU whose IPv4 MSS
+// (with timestamps) is 15 pages: 15 * 4096 + 20 (IPv4) + 32 (TCP with timestamps).
+inline constexpr unsigned kZerocopyReceiveMtu = 61492;
+// The lab's MTUs otherwise: veth's default, and lo's.
+inline constexpr unsigned kVethMtu = 1500;
+inline constexpr unsigned kLoopbackMtu = 65536;
 
 // The rr pattern's answer: small, fixed.
 inline constexpr size_t kResponseSize = 64;

@@ -65,6 +65,17 @@ const std::vector<CsvColumn>& csv_columns() {
         {"bpf_ns_per_byte", "/tracer_cost/ns_per_byte"},
         {"bpf_cpu_percent", "/tracer_cost/cpu_percent"},
         {"bpf_cpu_basis", "/tracer_cost/cpu_basis"},
+        // The udp and zerocopy-receive paths.
+        {"protocol", "/protocol"},
+        {"udp_gso_bytes", "/udp_gso"},
+        {"receive", "/receive"},
+        {"udp_datagrams_sent", "/udp/datagrams_sent"},
+        {"udp_datagrams_dropped", "/udp/datagrams_dropped"},
+        {"udp_bytes_dropped", "/udp/bytes_dropped"},
+        {"udp_lost_percent", "/udp/lost_percent"},
+        {"receive_mapped_bytes", "/receive_zerocopy/mapped_bytes"},
+        {"receive_copied_bytes", "/receive_zerocopy/copied_bytes"},
+        {"receive_mapped_bytes_kernel", "/ledger/receive_mapped_bytes"},
     };
     return columns;
 }

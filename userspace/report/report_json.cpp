@@ -40,6 +40,9 @@ json spec_json(const CellSpec& s) {
     if (s.bytes > 0) j["bytes_requested"] = s.bytes;
     j["verify_payload"] = s.verify_payload;
     j["pattern"] = to_string(s.pattern);
+    j["protocol"] = to_string(s.protocol);
+    if (s.protocol == Protocol::udp) j["udp_gso"] = s.udp_gso;
+    j["receive"] = to_string(s.receive);
     return j;
 }
 
@@ -55,6 +58,11 @@ CellSpec spec_from_json(const JsonIn& j) {
     s.verify_payload = j.get_or("verify_payload", false);
     if (j.has("pattern"))
         s.pattern = j.at("pattern").as_enum<Pattern>(pattern_from_string, "pattern");
+    if (j.has("protocol"))
+        s.protocol = j.at("protocol").as_enum<Protocol>(protocol_from_string, "protocol");
+    s.udp_gso = j.get_or<uint32_t>("udp_gso", 0);
+    if (j.has("receive"))
+        s.receive = j.at("receive").as_enum<Receive>(receive_from_string, "receive");
     return s;
 }
 
@@ -80,6 +88,24 @@ void app_from_json(const JsonIn& j, AppCounts& a) {
     a.user_copy_bytes = j.get_or<uint64_t>("user_copy_bytes", 0);
     a.payload_errors = j.get_or<uint64_t>("payload_errors", 0);
     a.response_bytes = j.get_or<uint64_t>("response_bytes", 0);
+    if (j.has("udp")) {
+        const JsonIn u = j.at("udp");
+        a.datagrams_sent = u.get_or<uint64_t>("datagrams_sent", 0);
+        a.datagrams_received = u.get_or<uint64_t>("datagrams_received", 0);
+        a.datagrams_dropped = u.get_or<uint64_t>("datagrams_dropped", 0);
+        a.bytes_dropped = u.get_or<uint64_t>("bytes_dropped", 0);
+        if (u.has("namespace")) {
+            const JsonIn n = u.at("namespace");
+            a.namespace_udp_rcvbuf_errors = n.get_or<uint64_t>("udp_rcvbuf_errors", 0);
+            a.namespace_udp_in_errors = n.get_or<uint64_t>("udp_in_errors", 0);
+            a.device_rx_dropped_packets = n.get_or<uint64_t>("device_rx_dropped_packets", 0);
+        }
+    }
+    if (j.has("receive_zerocopy")) {
+        const JsonIn z = j.at("receive_zerocopy");
+        a.receive_mapped_bytes = z.get_or<uint64_t>("mapped_bytes", 0);
+        a.receive_copied_bytes = z.get_or<uint64_t>("copied_bytes", 0);
+    }
 }
 
 LatencyStats latency_from_json(const JsonIn& j) {
@@ -138,6 +164,32 @@ json to_json(const CellResult& cell) {
     j["microseconds_per_message"] = cell.microseconds_per_message();
     if (s.verify_payload) j["payload_errors"] = cell.app.payload_errors;
     if (s.pattern == Pattern::rr) j["response_bytes"] = cell.app.response_bytes;
+    if (s.protocol == Protocol::udp) {
+        const AppCounts& a = cell.app;
+        const double lost =
+            a.bytes_sent ? 100.0 * double(a.bytes_dropped) / double(a.bytes_sent) : 0;
+        j["udp"] = {{"datagrams_sent", a.datagrams_sent},
+                    {"datagrams_received", a.datagrams_received},
+                    {"datagrams_dropped", a.datagrams_dropped},
+                    {"dropped_by", "the receiving sockets' drop counters (SO_MEMINFO)"},
+                    {"bytes_dropped", a.bytes_dropped},
+                    {"lost_percent", lost},
+                    {"namespace",
+                     {{"udp_rcvbuf_errors", a.namespace_udp_rcvbuf_errors},
+                      {"udp_in_errors", a.namespace_udp_in_errors},
+                      {"device_rx_dropped_packets", a.device_rx_dropped_packets}}}};
+    }
+    if (s.receive == Receive::zerocopy) {
+        const AppCounts& a = cell.app;
+        const double mapped =
+            a.bytes_received ? 100.0 * double(a.receive_mapped_bytes) / double(a.bytes_received)
+                             : 0;
+        j["receive_zerocopy"] = {
+            {"mapped_bytes", a.receive_mapped_bytes},
+            {"copied_bytes", a.receive_copied_bytes},
+            {"mapped_percent", mapped},
+            {"counted_by", "the receiver: TCP_ZEROCOPY_RECEIVE lengths and recv()"}};
+    }
     j["throughput"] = throughput_json(cell);
     if (cell.latency) {
         const LatencyStats& l = *cell.latency;

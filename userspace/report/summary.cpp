@@ -108,6 +108,16 @@ std::string layout(const Row& header, const std::vector<Row>& rows) {
     return out.str();
 }
 
+// The strategy with its path when it is not a tcp stream received by copy, as the plots
+// name it: "zero-copy udp gso 1472", "one-copy zerocopy-rx".
+std::string strategy_label(const CellSpec& s) {
+    std::string name(to_string(s.strategy));
+    if (s.protocol == Protocol::udp) name += " udp";
+    if (s.protocol == Protocol::udp && s.udp_gso > 0) name += " gso " + std::to_string(s.udp_gso);
+    if (s.receive == Receive::zerocopy) name += " zerocopy-rx";
+    return name;
+}
+
 } // namespace
 
 std::string summary_table(const std::vector<CellResult>& cells) {
@@ -120,7 +130,7 @@ std::string summary_table(const std::vector<CellResult>& cells) {
     std::vector<Row> rows;
     std::vector<std::string> unsupported;
     for (const CellResult& c : cells) {
-        Row row = {std::string(to_string(c.spec.strategy)),
+        Row row = {strategy_label(c.spec),
                    std::string(to_string(c.spec.transport)),
                    format_size(c.spec.message_size),
                    std::to_string(c.spec.threads),

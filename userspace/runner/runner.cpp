@@ -22,6 +22,15 @@ void accumulate(CellResult& result, const PhaseResult& rep) {
     a.user_copy_bytes += rep.app.user_copy_bytes;
     a.payload_errors += rep.app.payload_errors;
     a.response_bytes += rep.app.response_bytes;
+    a.datagrams_sent += rep.app.datagrams_sent;
+    a.datagrams_received += rep.app.datagrams_received;
+    a.datagrams_dropped += rep.app.datagrams_dropped;
+    a.bytes_dropped += rep.app.bytes_dropped;
+    a.namespace_udp_rcvbuf_errors += rep.app.namespace_udp_rcvbuf_errors;
+    a.namespace_udp_in_errors += rep.app.namespace_udp_in_errors;
+    a.device_rx_dropped_packets += rep.app.device_rx_dropped_packets;
+    a.receive_mapped_bytes += rep.app.receive_mapped_bytes;
+    a.receive_copied_bytes += rep.app.receive_copied_bytes;
     if (rep.zerocopy) {
         if (!result.zerocopy) result.zerocopy = ZerocopyStats{};
         add_zerocopy(*result.zerocopy, *rep.zerocopy);
@@ -51,12 +60,56 @@ bool stopping(const RunnerOptions& options) {
 
 } // namespace
 
+// udp: every datagram is received or dropped where the kernel counts drops: by the
+// receiving socket (its drop counter), or before it, which only the namespace's devices
+// count (rx_dropped, in packets: a GSO packet holds many datagrams), so datagrams missing
+// beyond the socket's count are dropped only when those devices dropped packets. So is
+// every byte. A lossy cell passes and says how much it lost.
+void datagram_checks(const CellResult& r, std::vector<Check>& checks) {
+    const AppCounts& a = r.app;
+    const bool within = a.datagrams_received + a.datagrams_dropped <= a.datagrams_sent;
+    const uint64_t before_socket =
+        within ? a.datagrams_sent - a.datagrams_received - a.datagrams_dropped : 0;
+    const bool counted = within && (before_socket == 0 || a.device_rx_dropped_packets > 0);
+    checks.push_back(
+        {"datagrams_received_plus_dropped_equal_sent", counted,
+         std::to_string(a.datagrams_received) + " datagrams received + " +
+             std::to_string(a.datagrams_dropped) +
+             " dropped by the receiving socket (SO_MEMINFO; the namespace's Udp RcvbufErrors " +
+             std::to_string(a.namespace_udp_rcvbuf_errors) + ") + " +
+             std::to_string(before_socket) + " lost before it (the namespace's devices dropped " +
+             std::to_string(a.device_rx_dropped_packets) + " packets), " +
+             std::to_string(a.datagrams_sent) + " sent",
+         true, "the receiver's count and the kernel's drop counters against the sender's"});
+    const uint64_t lost_pct_x100 =
+        a.bytes_sent ? (a.bytes_dropped * 10000 + a.bytes_sent / 2) / a.bytes_sent : 0;
+    checks.push_back(
+        {"bytes_received_plus_dropped_equal_sent",
+         counted && a.bytes_received + a.bytes_dropped == a.bytes_sent,
+         std::to_string(a.bytes_received) + " bytes received + " + std::to_string(a.bytes_dropped) +
+             " in the datagrams dropped (" + std::to_string(lost_pct_x100 / 100) + "." +
+             (lost_pct_x100 % 100 < 10 ? "0" : "") + std::to_string(lost_pct_x100 % 100) +
+             "% lost), " + std::to_string(a.bytes_sent) + " sent",
+         false, "the dropped bytes are those of the datagrams missing, by size"});
+}
+
 std::vector<Check> runner_checks(const CellResult& r) {
     std::vector<Check> checks;
-    checks.push_back({"bytes_received_equal_sent", r.app.bytes_received == r.app.bytes_sent,
-                      std::to_string(r.app.bytes_received) + " bytes received, " +
-                          std::to_string(r.app.bytes_sent) + " sent",
-                      true, "the receiver's count against the sender's"});
+    if (r.spec.protocol == Protocol::udp)
+        datagram_checks(r, checks);
+    else
+        checks.push_back({"bytes_received_equal_sent", r.app.bytes_received == r.app.bytes_sent,
+                          std::to_string(r.app.bytes_received) + " bytes received, " +
+                              std::to_string(r.app.bytes_sent) + " sent",
+                          true, "the receiver's count against the sender's"});
+    if (r.spec.receive == Receive::zerocopy)
+        checks.push_back(
+            {"mapped_plus_copied_equal_received",
+             r.app.receive_mapped_bytes + r.app.receive_copied_bytes == r.app.bytes_received,
+             std::to_string(r.app.receive_mapped_bytes) + " bytes mapped + " +
+                 std::to_string(r.app.receive_copied_bytes) + " copied, " +
+                 std::to_string(r.app.bytes_received) + " received",
+             false, "both sides are the receiver's own counts of what it was handed"});
     if (r.spec.bytes > 0) {
         uint64_t reps = r.throughput.samples.size();
         checks.push_back({"bytes_requested_sent", r.app.bytes_sent >= r.spec.bytes * reps,
@@ -101,7 +154,8 @@ CellResult run_cell(const CellSpec& spec, const std::vector<CellObserver*>& obse
                     const RunnerOptions& options) {
     CellResult result;
     result.spec = spec;
-    auto lab = Lab::create(spec.transport, spec.peer);
+    auto lab = Lab::create(spec.transport, spec.peer,
+                           spec.receive == Receive::zerocopy ? kZerocopyReceiveMtu : 0);
     ThreadPlacement placement;
     placement.cpus = allowed_cpus();
     placement.how = resolve_placement(options.cpu_placement, spec, placement.cpus.size());

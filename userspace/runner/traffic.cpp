@@ -11,6 +11,7 @@
 
 #include "common/errors.h"
 #include "lab/lab.h"
+#include "runner/receive_paths.h"
 #include "runner/sink.h"
 
 namespace copyscope {
@@ -71,6 +72,27 @@ ZerocopyStats since(const ZerocopyStats& after, const ZerocopyStats& before) {
                          after.notifications - before.notifications,
                          after.enobufs - before.enobufs,
                          after.missing};
+}
+
+// The payload of the datagrams sent but not received, size by size (none when a size was
+// received more often than sent: the check on datagrams then fails on its own).
+uint64_t bytes_missing(const std::map<uint32_t, uint64_t>& sent,
+                       const std::map<uint32_t, uint64_t>& received) {
+    uint64_t bytes = 0;
+    for (const auto& [size, count] : sent) {
+        auto it = received.find(size);
+        const uint64_t got = it == received.end() ? 0 : it->second;
+        if (got < count) bytes += (count - got) * size;
+    }
+    return bytes;
+}
+
+uint64_t socket_drops_or_zero(int fd) {
+    try {
+        return socket_drops(fd);
+    } catch (const RunError&) {
+        return 0;
+    }
 }
 
 } // namespace
@@ -137,6 +159,19 @@ struct CellTraffic::Flow {
     std::atomic<uint64_t> end{kOpenEnd};
     std::atomic<bool> broken{false}; // a failure ended this stream
     std::vector<std::byte> buffer;   // the receiver's
+    // udp: datagrams sent (all phases, sender thread), the stream's datagram count once the
+    // sender's last message is known, and the receiving end.
+    uint64_t datagrams_sent = 0;
+    std::atomic<uint64_t> datagram_end{kOpenEnd};
+    std::unique_ptr<DatagramReceiver> datagram_receiver;
+    uint64_t phase_datagrams_sent = 0, phase_datagrams_received = 0;
+    uint64_t phase_datagrams_dropped = 0, phase_bytes_dropped = 0;
+    // The socket's drop counter at the end of the last phase (a new socket's is 0): the
+    // sender may drop datagrams before this thread reads it at the start of a phase.
+    uint64_t socket_drops_seen = 0;
+    // receive zerocopy: the mapped window, and this phase's mapped and copied bytes.
+    std::unique_ptr<MappedReceiver> mapped_receiver;
+    uint64_t phase_mapped = 0, phase_copied = 0;
     // This phase's outcome.
     SendCounts sent_counts;
     std::optional<ZerocopyStats> zerocopy;
@@ -154,7 +189,13 @@ CellTraffic::CellTraffic(const CellSpec& spec, const Lab& lab, const RunnerOptio
                          const ThreadPlacement& placement)
     : spec_(spec), options_(options), placement_(placement), remote_(!lab.has_local_receiver()),
       meet_(std::ptrdiff_t(spec.threads) * (remote_ ? 1 : 2) + 1) {
-    auto connections = open_connections(lab, spec.threads, options.socket_timeout_seconds);
+    std::optional<UdpOptions> udp;
+    if (spec.protocol == Protocol::udp) {
+        datagrams_ = plan_datagrams(spec.message_size, spec.udp_gso);
+        receiver_ns_ = &lab.receiver_ns();
+        udp = UdpOptions{spec.udp_gso, kUdpReceiveBuffer};
+    }
+    auto connections = open_connections(lab, spec.threads, options.socket_timeout_seconds, udp);
     if (spec.pattern == Pattern::rr && !remote_) {
         // A round trip is one message and one answer: never hold either back (Nagle).
         for (Connection& c : connections) {
@@ -165,6 +206,8 @@ CellTraffic::CellTraffic(const CellSpec& spec, const Lab& lab, const RunnerOptio
     for (Connection& c : connections) {
         flows_.push_back(std::make_unique<Flow>());
         flows_.back()->sockets = std::move(c);
+        if (datagrams_)
+            flows_.back()->datagram_receiver = std::make_unique<DatagramReceiver>(*datagrams_);
     }
     const size_t expected = flows_.size() * (remote_ ? 1 : 2);
     threads_.reserve(expected);
@@ -197,6 +240,13 @@ PhaseResult CellTraffic::run(double seconds, const std::vector<CellObserver*>& o
     for (unsigned i = 0; i < flows_.size(); ++i) {
         Flow& f = *flows_[i];
         f.end.store(seconds > 0 ? kOpenEnd : f.sent + messages_for(spec_, i) * spec_.message_size);
+        if (datagrams_)
+            f.datagram_end.store(seconds > 0 ? kOpenEnd
+                                             : f.datagrams_sent + messages_for(spec_, i) *
+                                                                      datagrams_->segments.size());
+        f.phase_datagrams_sent = f.phase_datagrams_received = 0;
+        f.phase_datagrams_dropped = f.phase_bytes_dropped = 0;
+        f.phase_mapped = f.phase_copied = 0;
         f.sent_counts = {};
         f.zerocopy.reset();
         f.io_uring.reset();
@@ -207,11 +257,21 @@ PhaseResult CellTraffic::run(double seconds, const std::vector<CellObserver*>& o
         f.sender_error.clear();
         f.receiver_error.clear();
     }
+    const std::optional<NamespaceDrops> drops_before =
+        receiver_ns_ ? std::optional(namespace_drops(*receiver_ns_)) : std::nullopt;
     meet_.arrive_and_wait(); // the phase is set
     meet_.arrive_and_wait(); // every thread is ready
     const Clock::time_point t0 = Clock::now();
     meet_.arrive_and_wait(); // the phase is over
     PhaseResult result = collect(t0);
+    if (drops_before) {
+        const NamespaceDrops after = namespace_drops(*receiver_ns_);
+        result.app.namespace_udp_rcvbuf_errors =
+            after.udp_rcvbuf_errors - drops_before->udp_rcvbuf_errors;
+        result.app.namespace_udp_in_errors = after.udp_in_errors - drops_before->udp_in_errors;
+        result.app.device_rx_dropped_packets =
+            after.device_rx_dropped - drops_before->device_rx_dropped;
+    }
     if (!result.error.empty() || remote_) usable_ = false;
     return result;
 }
@@ -220,9 +280,12 @@ void CellTraffic::sender_main(unsigned index) {
     Flow& f = *flows_[index];
     try {
         placement_.apply(Role::sender, index);
-        f.sender = make_sender(SenderOptions{spec_.strategy, size_t(spec_.message_size),
-                                             f.sockets.sender.get(),
-                                             options_.socket_timeout_seconds * 1000});
+        f.sender = make_sender(SenderOptions{
+            .strategy = spec_.strategy,
+            .message_size = size_t(spec_.message_size),
+            .fd = f.sockets.sender.get(),
+            .completion_timeout_ms = options_.socket_timeout_seconds * 1000,
+            .datagrams = datagrams_ ? &*datagrams_ : nullptr});
     } catch (const std::exception& e) {
         f.setup_error = e.what();
     }
@@ -283,9 +346,13 @@ void CellTraffic::send_phase(Flow& f, unsigned index) {
             Message& m = f.sender->next_message();
             if (spec_.verify_payload) m.fill_pattern(f.sent);
             if (last) f.end.store(f.sent + m.size(), std::memory_order_release);
+            if (last && datagrams_)
+                f.datagram_end.store(f.datagrams_sent + datagrams_->segments.size(),
+                                     std::memory_order_release);
             const auto sent_at = rr ? Clock::now() : Clock::time_point{};
             f.sender->send();
             f.sent += m.size();
+            if (datagrams_) f.datagrams_sent += datagrams_->segments.size();
             if (rr) {
                 if (!recv_exact(fd, answer, sizeof answer))
                     throw RunError("the receiver closed instead of answering");
@@ -319,6 +386,8 @@ void CellTraffic::send_phase(Flow& f, unsigned index) {
         f.sent_counts = SendCounts{
             c.bytes - counts_before.bytes, c.messages - counts_before.messages,
             c.calls - counts_before.calls, c.user_copy_bytes - counts_before.user_copy_bytes};
+        if (datagrams_)
+            f.phase_datagrams_sent = f.sent_counts.messages * datagrams_->segments.size();
         if (auto z = f.sender->zerocopy())
             f.zerocopy = since(*z, zerocopy_before.value_or(ZerocopyStats{}));
         if (auto u = f.sender->io_uring())
@@ -329,6 +398,8 @@ void CellTraffic::send_phase(Flow& f, unsigned index) {
 }
 
 void CellTraffic::receive_phase(Flow& f) {
+    if (datagrams_) return receive_datagram_phase(f);
+    if (spec_.receive == Receive::zerocopy) return receive_mapped_phase(f);
     const int fd = f.sockets.receiver.get();
     const bool rr = spec_.pattern == Pattern::rr;
     // One buffer: rr reads exactly one message into it; a stream reads whatever is there,
@@ -376,8 +447,57 @@ void CellTraffic::receive_phase(Flow& f) {
     f.receiver_done = Clock::now();
 }
 
+void CellTraffic::receive_datagram_phase(Flow& f) {
+    const int fd = f.sockets.receiver.get();
+    DatagramReceiver& r = *f.datagram_receiver;
+    f.buffer.resize(kMaxUdpPayload + 1); // one more: a longer datagram shows as truncated
+    try {
+        r.receive(
+            fd, spec_.verify_payload, f.buffer,
+            [&f] { return f.datagram_end.load(std::memory_order_acquire); }, f.broken,
+            kUdpQuietMilliseconds, options_.socket_timeout_seconds * 1000);
+    } catch (const std::exception& e) {
+        f.receiver_error = std::string("receiver: ") + e.what();
+        f.broken = true;
+    }
+    f.received += r.phase_bytes;
+    f.phase_received = r.phase_bytes;
+    f.payload_errors = r.phase_errors;
+    f.phase_datagrams_received = r.phase_datagrams;
+    const uint64_t drops = socket_drops_or_zero(fd);
+    f.phase_datagrams_dropped = drops - std::min(drops, f.socket_drops_seen);
+    f.socket_drops_seen = drops;
+    f.receiver_done = Clock::now();
+}
+
+void CellTraffic::receive_mapped_phase(Flow& f) {
+    const int fd = f.sockets.receiver.get();
+    f.buffer.resize(std::clamp<size_t>(spec_.message_size, 64u << 10, 1u << 20));
+    const uint64_t start = f.received;
+    try {
+        if (!f.receiver_error.empty()) throw RunError(f.receiver_error);
+        if (!f.mapped_receiver) f.mapped_receiver = std::make_unique<MappedReceiver>(fd);
+        while (f.received < f.end.load(std::memory_order_acquire)) {
+            if (f.broken) throw RunError("the sender failed");
+            MappedReceiver::Got got = f.mapped_receiver->receive(
+                f.buffer, f.received, spec_.verify_payload, options_.socket_timeout_seconds * 1000);
+            if (got.eof) throw RunError("the stream ended before the end of the repetition");
+            f.phase_mapped += got.mapped;
+            f.phase_copied += got.copied;
+            f.payload_errors += got.payload_errors;
+            f.received += got.mapped + got.copied;
+        }
+    } catch (const std::exception& e) {
+        f.receiver_error = std::string("receiver: ") + e.what();
+        f.broken = true;
+        ::shutdown(fd, SHUT_RDWR); // wake the sender
+    }
+    f.phase_received = f.received - start;
+    f.receiver_done = Clock::now();
+}
+
 void CellTraffic::end_stream(Flow& f, Role role) {
-    if (f.broken) return;
+    if (f.broken || datagrams_) return; // a datagram flow has no end of stream to read
     try {
         if (role == Role::sender) {
             ::shutdown(f.sockets.sender.get(), SHUT_WR);
@@ -412,6 +532,14 @@ PhaseResult CellTraffic::collect(Clock::time_point t0) const {
         if (f.zerocopy) add_zerocopy(*r.zerocopy, *f.zerocopy);
         if (f.io_uring) add_io_uring(*r.io_uring, *f.io_uring);
         if (f.sendfile) add_sendfile(*r.sendfile, *f.sendfile);
+        r.app.datagrams_sent += f.phase_datagrams_sent;
+        r.app.datagrams_received += f.phase_datagrams_received;
+        r.app.datagrams_dropped += f.phase_datagrams_dropped;
+        r.app.receive_mapped_bytes += f.phase_mapped;
+        r.app.receive_copied_bytes += f.phase_copied;
+        if (datagrams_ && f.datagram_receiver)
+            r.app.bytes_dropped += bytes_missing(datagrams_->sizes_of(f.sent_counts.messages),
+                                                 f.datagram_receiver->phase_sizes);
         if (r.error.empty()) r.error = !f.sender_error.empty() ? f.sender_error : f.receiver_error;
     }
     r.seconds = std::chrono::duration<double>(last - t0).count();

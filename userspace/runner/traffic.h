@@ -33,6 +33,12 @@ struct PhaseResult {
     std::string error;               // the first failure, if any
 };
 
+// udp: the receiving socket's queue (root may exceed net.core.rmem_max), and how long a
+// receiver waits without a datagram or a drop, once the sender is done, before it counts
+// the rest as lost elsewhere than its socket.
+inline constexpr uint32_t kUdpReceiveBuffer = 4u << 20;
+inline constexpr int kUdpQuietMilliseconds = 1000;
+
 // Adds one set of zero-copy notification counts to another.
 void add_zerocopy(ZerocopyStats& into, const ZerocopyStats& more);
 // The same for io_uring and sendfile counts (levels, such as registered buffers, add up
@@ -68,13 +74,17 @@ class CellTraffic {
     void receiver_main(unsigned index);
     void send_phase(Flow& flow, unsigned index);
     void receive_phase(Flow& flow);
+    void receive_datagram_phase(Flow& flow);
+    void receive_mapped_phase(Flow& flow);
     void end_stream(Flow& flow, Role role);
     PhaseResult collect(Clock::time_point t0) const;
 
     const CellSpec& spec_;
     const RunnerOptions& options_;
     ThreadPlacement placement_;
-    bool remote_; // the receiver is a sink outside the lab
+    bool remote_;                           // the receiver is a sink outside the lab
+    std::optional<DatagramPlan> datagrams_; // udp
+    const NetNs* receiver_ns_ = nullptr;    // udp: where drops are counted
     bool usable_ = true;
     std::vector<std::unique_ptr<Flow>> flows_;
     // Every thread and the runner meet here three times a phase: the phase is set, each

@@ -12,7 +12,7 @@ uint64_t CompletionTracker::widen(uint32_t id) const {
 uint64_t CompletionTracker::complete(uint32_t lo, uint32_t hi) {
     uint64_t begin = widen(lo);
     uint64_t end = begin + uint64_t(uint32_t(hi - lo)) + 1; // exclusive
-    if (end > sent_) end = sent_;                             // never trust beyond what we sent
+    if (end > sent_) end = sent_;                           // never trust beyond what we sent
     if (begin >= end) return 0;
 
     // Count only what is new: subtract overlaps with ranges already recorded.

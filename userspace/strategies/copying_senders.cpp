@@ -75,7 +75,7 @@ namespace {
 class TwoCopySender final : public MessageSender {
   public:
     explicit TwoCopySender(const SenderOptions& o)
-        : fd_(o.fd), message_(o.message_size), staging_(o.message_size) {}
+        : fd_(o.fd), datagrams_(o.datagrams), message_(o.message_size), staging_(o.message_size) {}
     Message& next_message() override { return message_; }
     void send() override {
         std::byte* dst = staging_.data();
@@ -84,13 +84,19 @@ class TwoCopySender final : public MessageSender {
             dst += message_.field_size(i);
         }
         counts_.user_copy_bytes += message_.size();
-        counts_.calls += send_all(fd_, staging_.data(), staging_.size());
+        if (datagrams_) {
+            const iovec one{staging_.data(), staging_.size()};
+            counts_.calls += send_datagrams(fd_, &one, 1, *datagrams_, 0);
+        } else {
+            counts_.calls += send_all(fd_, staging_.data(), staging_.size());
+        }
         counts_.bytes += message_.size();
         ++counts_.messages;
     }
 
   private:
     int fd_;
+    const DatagramPlan* datagrams_;
     Message message_;
     std::vector<std::byte> staging_;
 };
@@ -115,22 +121,30 @@ class PerFieldSender final : public MessageSender {
 // One sendmsg() over iovec[8]: the kernel gathers the fields as it copies.
 class OneCopySender final : public MessageSender {
   public:
-    explicit OneCopySender(const SenderOptions& o) : fd_(o.fd), message_(o.message_size) {}
+    explicit OneCopySender(const SenderOptions& o)
+        : fd_(o.fd), datagrams_(o.datagrams), message_(o.message_size) {}
     Message& next_message() override { return message_; }
     void send() override {
-        counts_.calls += sendmsg_all(fd_, message_, 0);
+        if (datagrams_)
+            counts_.calls +=
+                send_datagrams(fd_, message_.iov().data(), kFieldsPerMessage, *datagrams_, 0);
+        else
+            counts_.calls += sendmsg_all(fd_, message_, 0);
         counts_.bytes += message_.size();
         ++counts_.messages;
     }
 
   private:
     int fd_;
+    const DatagramPlan* datagrams_;
     Message message_;
 };
 
 } // namespace
 
 std::unique_ptr<MessageSender> make_sender(const SenderOptions& options) {
+    if (options.datagrams && options.strategy == Strategy::per_field)
+        throw RunError("per-field does not run over udp (a datagram per field)");
     switch (options.strategy) {
     case Strategy::two_copy:
         return std::make_unique<TwoCopySender>(options);

@@ -12,7 +12,8 @@ constexpr size_t kPeriod = 251;
 struct PatternTable {
     std::byte bytes[2 * kPeriod];
     PatternTable() {
-        for (size_t i = 0; i < 2 * kPeriod; ++i) bytes[i] = std::byte(i % kPeriod);
+        for (size_t i = 0; i < 2 * kPeriod; ++i)
+            bytes[i] = std::byte(i % kPeriod);
     }
 };
 const PatternTable table;
@@ -59,7 +60,8 @@ uint64_t count_pattern_errors(const std::byte* data, size_t len, uint64_t offset
     while (len > 0) {
         size_t n = std::min(len, kPeriod);
         if (std::memcmp(data, table.bytes + phase, n) != 0)
-            for (size_t i = 0; i < n; ++i) errors += data[i] != table.bytes[phase + i];
+            for (size_t i = 0; i < n; ++i)
+                errors += data[i] != table.bytes[phase + i];
         data += n;
         len -= n;
     }

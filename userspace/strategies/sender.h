@@ -1,11 +1,12 @@
 #pragma once
 // The one interface every send strategy implements. A sender owns its message buffers and
-// writes whole messages to a connected TCP socket; partial sends are completed, never
-// dropped. Errors throw RunError.
+// writes whole messages to a connected TCP socket, partial sends completed, never dropped;
+// or, over UDP, as the datagrams of its DatagramPlan. Errors throw RunError.
 #include <functional>
 #include <memory>
 
 #include "model/cell.h"
+#include "strategies/datagrams.h"
 #include "strategies/message.h"
 
 namespace copyscope {
@@ -48,6 +49,8 @@ struct SenderOptions {
     // sendfile: rewrite the file's range in place instead of releasing its pages first.
     // Never for measuring: only the test that shows the payload it corrupts sets it.
     bool reuse_file_range_in_place = false;
+    // udp: the message's datagrams (fd is a connected UDP socket); null for TCP.
+    const DatagramPlan* datagrams = nullptr;
 };
 
 std::unique_ptr<MessageSender> make_sender(const SenderOptions& options);

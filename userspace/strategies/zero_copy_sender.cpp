@@ -26,7 +26,7 @@ uint64_t send_buffer_bytes(int fd) {
 
 ZeroCopySender::ZeroCopySender(const SenderOptions& o)
     : fd_(o.fd), completion_timeout_ms_(o.completion_timeout_ms), message_size_(o.message_size),
-      ring_(o.message_size) {
+      datagrams_(o.datagrams), ring_(o.message_size) {
     int one = 1;
     if (::setsockopt(fd_, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof one) != 0)
         throw RunError(errno_message("setsockopt(SO_ZEROCOPY)", errno));
@@ -77,7 +77,11 @@ void ZeroCopySender::send() {
         wait_for_completions(10);
     };
     Message& message = ring_.current(); // handed out by next_message()
-    counts_.calls += sendmsg_all(fd_, message, MSG_ZEROCOPY, on_call, on_enobufs);
+    if (datagrams_)
+        counts_.calls += send_datagrams(fd_, message.iov().data(), kFieldsPerMessage, *datagrams_,
+                                        MSG_ZEROCOPY, on_call, on_enobufs);
+    else
+        counts_.calls += sendmsg_all(fd_, message, MSG_ZEROCOPY, on_call, on_enobufs);
     ring_.sent(first, tracker_.sent());
     counts_.bytes += message.size();
     ++counts_.messages;

@@ -31,7 +31,8 @@ class ZeroCopySender final : public MessageSender {
     int fd_;
     int completion_timeout_ms_;
     size_t message_size_;
-    uint64_t limit_ = 0; // in_flight_limit() as last read
+    const DatagramPlan* datagrams_; // udp; null for TCP
+    uint64_t limit_ = 0;            // in_flight_limit() as last read
     BufferRing ring_;
     CompletionTracker tracker_;
     ZerocopyStats stats_;

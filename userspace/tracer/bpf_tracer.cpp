@@ -9,10 +9,15 @@
 #include <deque>
 #include <mutex>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "common/errors.h"
+#include "common/unique_fd.h"
+#include "workload/cgroup.h"
 #include "copyscope_bpf.skel.h"
 
 namespace copyscope {
@@ -90,6 +95,7 @@ BpfTracer::BpfTracer(const HookPlan& plan, const std::optional<TraceTables>& tra
         // Attaches every loaded program; the links are destroyed with the skeleton.
         err = copyscope_bpf__attach(skel_);
         if (err) throw RunError(fail("attaching the BPF programs", -err));
+        attach_cgroup_programs();
     } catch (...) {
         copyscope_bpf__destroy(skel_);
         skel_ = nullptr;
@@ -136,7 +142,40 @@ int BpfTracer::map_fd(const char* name) const {
 }
 
 BpfTracer::~BpfTracer() {
+    if (cgroup_link_) bpf_link__destroy(cgroup_link_);
     if (skel_) copyscope_bpf__destroy(skel_); // detaches every link, closes every fd
+}
+
+void BpfTracer::attach_cgroup_programs() {
+    const char* name = "cs_zcrx_getsockopt";
+    auto use = std::find_if(plan_.uses.begin(), plan_.uses.end(),
+                            [](const HookUse& u) { return u.hook == hook_receive_mapped; });
+    if (use == plan_.uses.end() || !use->form) return;
+    std::string why;
+    try {
+        const Cgroup2Mount mount = find_cgroup2_mount();
+        auto cg = cgroup_of_process(::getpid(), mount);
+        if (!cg) throw RunError("copyscope's own cgroup v2 is not found");
+        UniqueFd dir(::open(cg->dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!dir) throw RunError(errno_message("open " + cg->dir, errno));
+        bpf_program* prog = bpf_object__find_program_by_name(skel_->obj, name);
+        cgroup_link_ = prog ? bpf_program__attach_cgroup(prog, dir.get()) : nullptr;
+        if (!cgroup_link_) throw RunError(fail("attaching " + std::string(name) + " to " + cg->dir, errno));
+        use->form->targets = {"cgroup/getsockopt on " + cg->dir};
+    } catch (const std::exception& e) {
+        cgroup_link_ = nullptr;
+        use->form = Unsupported{e.what()};
+    }
+}
+
+void BpfTracer::watch_netns_cookie(uint64_t inode, uint64_t cookie) {
+    auto it = std::find(watched_.begin(), watched_.end(), inode);
+    if (it == watched_.end())
+        throw RunError("tracer: namespace " + std::to_string(inode) + " is not watched");
+    const __u32 slot = static_cast<__u32>(it - watched_.begin());
+    const __u64 key = cookie;
+    if (bpf_map_update_elem(bpf_map__fd(skel_->maps.cs_netns_cookie), &key, &slot, BPF_ANY))
+        throw RunError(fail("tracer: netns cookie map", errno));
 }
 
 void BpfTracer::watch(const std::vector<uint64_t>& inodes, const std::optional<PeerFilter>& peer) {
@@ -151,6 +190,15 @@ void BpfTracer::watch(const std::vector<uint64_t>& inodes, const std::optional<P
     for (uint64_t old : watched_) {
         __u32 key = static_cast<__u32>(old);
         bpf_map_delete_elem(filter, &key);
+    }
+    {
+        // The old namespaces' cookies go too.
+        const int cookies = bpf_map__fd(skel_->maps.cs_netns_cookie);
+        __u64 key = 0, next = 0;
+        while (bpf_map_get_next_key(cookies, nullptr, &next) == 0) {
+            key = next;
+            if (bpf_map_delete_elem(cookies, &key)) break;
+        }
     }
     watched_.clear();
     peer_slot_.reset();

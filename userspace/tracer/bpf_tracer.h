@@ -15,6 +15,7 @@
 #include "tracer/hooks.h"
 
 struct copyscope_bpf; // the generated skeleton
+struct bpf_link;
 
 namespace copyscope {
 
@@ -48,6 +49,9 @@ class BpfTracer {
     // fewer with a peer filter (its bound sockets take a slot of their own).
     void watch(const std::vector<uint64_t>& namespace_inodes,
                const std::optional<PeerFilter>& peer = std::nullopt);
+    // Where a watched namespace's TCP_ZEROCOPY_RECEIVE calls count: its netns cookie (the
+    // cgroup getsockopt program knows a socket's namespace only by that).
+    void watch_netns_cookie(uint64_t namespace_inode, uint64_t cookie);
     // Counts of one watched namespace so far, summed over CPUs.
     KernelCounts read(uint64_t namespace_inode) const;
     // With a peer filter: the counts of the sockets bound to the peer's address (with
@@ -75,6 +79,9 @@ class BpfTracer {
     void choose_programs();
     void configure_trace(const TraceTables& trace);
     void clear_arrivals();
+    // Attaches the cgroup getsockopt program, when planned, to copyscope's own cgroup v2; a
+    // failure makes its hook unsupported, with the reason, rather than the tracer.
+    void attach_cgroup_programs();
     uint64_t total_recursion_misses() const;
 
     HookPlan plan_;
@@ -84,6 +91,7 @@ class BpfTracer {
     std::vector<uint64_t> watched_;
     std::optional<uint32_t> peer_slot_;
     uint64_t misses_at_watch_ = 0;
+    bpf_link* cgroup_link_ = nullptr;
 };
 
 // The kernel's BPF run-time statistics (BPF_ENABLE_STATS, BPF_STATS_RUN_TIME), on while this

@@ -74,6 +74,19 @@ ProbeResult probe_tracing(struct btf* vmlinux, AttachKind kind, const std::strin
     return {true, ""};
 }
 
+// A cgroup getsockopt program that allows every call: r0 = 1; exit.
+ProbeResult probe_cgroup_getsockopt() {
+    const struct bpf_insn allow[2] = {
+        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+    };
+    LIBBPF_OPTS(bpf_prog_load_opts, opts);
+    opts.expected_attach_type = BPF_CGROUP_GETSOCKOPT;
+    UniqueFd prog(bpf_prog_load(BPF_PROG_TYPE_CGROUP_SOCKOPT, "cs_probe", "GPL", allow, 2, &opts));
+    if (!prog) return {false, "load (cgroup/getsockopt): " + errno_text(errno)};
+    return {true, ""};
+}
+
 KernelFeatures probe_kernel() {
     KernelFeatures f;
     struct utsname u {};
@@ -103,6 +116,7 @@ KernelFeatures probe_kernel() {
                                                             : "")};
     }
 
+    f.cgroup_getsockopt = f.bpf.ok ? probe_cgroup_getsockopt() : f.bpf;
     for (const auto& hook : hook_catalog())
         for (const auto& form : hook.forms)
             for (const auto& need : form.needs)

@@ -24,6 +24,8 @@ struct KernelFeatures {
     std::string tracefs;  // where it is mounted, or "not mounted"
     bool kprobes = false;
     ProbeResult bpf; // a trivial program loads at all
+    // A cgroup getsockopt program loads (it is attached per run, to copyscope's cgroup).
+    ProbeResult cgroup_getsockopt;
     // Per attach kind and target name: loading and attaching a trivial program worked?
     std::map<std::string, ProbeResult> fentry, fexit, tp_btf;
 

@@ -228,6 +228,57 @@ std::vector<HookForm> io_uring_notification_forms() {
     };
 }
 
+// udp: sendmsg's bytes and those with MSG_ZEROCOPY.
+std::vector<HookForm> udp_send_forms() {
+    return {
+        {fexit,
+         false,
+         exact,
+         "udp_sendmsg's return value; MSG_ZEROCOPY from its msghdr",
+         {{AttachKind::fexit, {"udp_sendmsg"}}},
+         {"cs_udp_send_fexit"},
+         {}},
+        {tp_btf,
+         true,
+         inferred_count,
+         "sock_send_length's return value on udp sockets (exact bytes); MSG_ZEROCOPY inferred "
+         "from SO_ZEROCOPY on the socket (the tracepoint has no msghdr)",
+         {{AttachKind::tp_btf, {"sock_send_length"}}},
+         {"cs_udp_send_tp"},
+         {}},
+    };
+}
+
+std::vector<HookForm> udp_receive_forms() {
+    return {
+        {fexit,
+         false,
+         exact,
+         "udp_recvmsg's return value (skb_copy_datagram_iovec misses linear datagrams)",
+         {{AttachKind::fexit, {"udp_recvmsg"}}},
+         {"cs_udp_recv_fexit"},
+         {}},
+        {tp_btf,
+         true,
+         exact,
+         "sock_recv_length's return value on udp sockets, one per datagram",
+         {{AttachKind::tp_btf, {"sock_recv_length"}}},
+         {"cs_udp_recv_tp"},
+         {}},
+    };
+}
+
+std::vector<HookForm> receive_mapped_forms() {
+    return {{cgroup_sockopt,
+             true,
+             exact,
+             "the length of the kernel's own struct tcp_zerocopy_receive, read by a cgroup "
+             "getsockopt program on copyscope's cgroup after tcp_zerocopy_receive",
+             {},
+             {"cs_zcrx_getsockopt"},
+             {}}};
+}
+
 // A hook with one tracepoint form.
 std::vector<HookForm> tracepoint_form(Evidence evidence, std::string note,
                                       std::vector<std::string> tracepoints,
@@ -277,6 +328,15 @@ const std::vector<HookSpec>& hook_catalog() {
         {hook_io_uring_notifications,
          "io_uring SEND_ZC notifications the kernel posted, and those flagged COPIED",
          io_uring_notification_forms()},
+        {hook_udp_send, "udp sendmsg bytes, and those with MSG_ZEROCOPY", udp_send_forms()},
+        {hook_udp_pinned, "udp bytes pinned at send, and MSG_ZEROCOPY bytes copied at send",
+         tracepoint_form(exact,
+                         "zerocopy skbs of udp sockets at net_dev_start_xmit: the ubuf_info's "
+                         "zerocopy bit is each sendmsg's own decision (pinned: paged bytes)",
+                         {"net_dev_start_xmit"}, {"cs_udp_xmit"})},
+        {hook_udp_receive, "bytes copied to udp receivers", udp_receive_forms()},
+        {hook_receive_mapped, "bytes TCP_ZEROCOPY_RECEIVE mapped instead of copying",
+         receive_mapped_forms()},
         {hook_udp,
          "UDP: bytes sent and bytes copied to the reader (trace)",
          {{tp_btf,
@@ -332,6 +392,13 @@ ResolvedForm resolve(const HookForm& form, const KernelFeatures& features) {
         }
     }
     if (form.mechanism == HookMechanism::userspace) r.targets = {"MSG_ERRQUEUE (runner)"};
+    if (form.mechanism == HookMechanism::cgroup_sockopt) {
+        r.targets = {"cgroup/getsockopt"};
+        if (!features.cgroup_getsockopt.ok) {
+            r.available = false;
+            r.reason = features.cgroup_getsockopt.reason;
+        }
+    }
     return r;
 }
 

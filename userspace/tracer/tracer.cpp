@@ -1,11 +1,15 @@
 #include "tracer/tracer.h"
 
 #include <arpa/inet.h>
+#include <cerrno>
 #include <chrono>
 #include <optional>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <utility>
 #include <vector>
+
+#include "common/unique_fd.h"
 
 #include "common/errors.h"
 #include "lab/lab.h"
@@ -15,6 +19,18 @@
 
 namespace copyscope {
 namespace {
+
+// The cookie of a namespace (SO_NETNS_COOKIE, 5.14+) from a socket made inside it.
+uint64_t netns_cookie(const NetNs& ns) {
+    NetnsGuard in(ns);
+    UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd) throw RunError(errno_message("socket (for the netns cookie)", errno));
+    uint64_t cookie = 0;
+    socklen_t len = sizeof cookie;
+    if (::getsockopt(fd.get(), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0)
+        throw RunError(errno_message("getsockopt(SO_NETNS_COOKIE)", errno));
+    return cookie;
+}
 
 class TracerObserver final : public CellObserver {
   public:
@@ -81,6 +97,8 @@ class TracerObserver final : public CellObserver {
                 nic_peer_ = lab.receiver_address() + ":" + std::to_string(lab.receiver_port());
             }
             bpf_->watch(lab.namespace_inodes(), peer);
+            if (spec.receive == Receive::zerocopy && lab.has_local_receiver())
+                bpf_->watch_netns_cookie(receiver_ns_, netns_cookie(lab.receiver_ns()));
             begin_cost();
         } catch (const RunError& e) {
             cell_error_ = e.what();
@@ -92,6 +110,8 @@ class TracerObserver final : public CellObserver {
         LedgerInput in;
         in.strategy = result.spec.strategy;
         in.transport = result.spec.transport;
+        in.protocol = result.spec.protocol;
+        in.receive = result.spec.receive;
         in.app = result.app;
         in.zerocopy = result.zerocopy;
         in.io_uring = result.io_uring;
