@@ -3,6 +3,7 @@
 #include "common/errors.h"
 #include "report/ledger_json.h"
 #include "report/measured_json.h"
+#include "report/tracer_cost_json.h"
 
 namespace copyscope {
 namespace {
@@ -96,18 +97,6 @@ json cost_json(const Measured<TracerCost>& cost, const TraceFigures& totals) {
             {"ns_per_byte_sent", measured_json(share.ns_per_byte)},
             {"cpu_basis", share.basis.source},
             {"cpu_percent", measured_json(share.cpu_percent)}};
-}
-
-Measured<TracerCost> cost_from(const JsonIn& j) {
-    if (auto why = j.unsupported()) return Unsupported{*why};
-    TracerCost cost;
-    cost.seconds = j.get_or("seconds", 0.0);
-    cost.cpus = j.get_or<unsigned>("cpus", 0);
-    if (auto programs = j.find("programs"))
-        for (const JsonIn& p : programs->elements())
-            cost.programs.push_back({p.get<std::string>("name"), p.get_or<uint64_t>("run_count", 0),
-                                     p.get_or<uint64_t>("run_time_ns", 0)});
-    return cost;
 }
 
 json scope_json(const TraceScopeInfo& s) {
@@ -285,7 +274,7 @@ TraceReport trace_report_from_json(const nlohmann::json& doc) {
         r.tracer_note = t->get_or<std::string>("note", "");
         if (auto m = t->find("hook_mode"))
             r.hook_mode = m->as_enum<HookMode>(hook_mode_from_string, "hook mode");
-        r.tracer_cost = t->has("cost") ? cost_from(t->at("cost"))
+        r.tracer_cost = t->has("cost") ? tracer_cost_from_json(t->at("cost"))
                                        : Measured<TracerCost>(Unsupported{not_in_report});
     }
     if (auto hooks = j.find("hooks"))
