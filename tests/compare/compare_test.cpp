@@ -13,6 +13,7 @@
 
 #include "common/errors.h"
 #include "compare/compare.h"
+#include "compare/trace_compare.h"
 #include "report/report.h"
 
 namespace copyscope {
@@ -558,9 +559,6 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"top-array.json", "not a copyscope report (a JSON array)"},
         BadInput{"no-schema.json", "not a copyscope report (\"schema\" is missing"},
         BadInput{"wrong-schema.json", "\"schema\" is 'iperf3', expected 'copyscope-report'"},
-        BadInput{"trace-report.json", "a copyscope trace report, not a report of copyscope "
-                                      "run ('copyscope-report'): comparing trace reports is not "
-                                      "supported yet"},
         BadInput{"newer-version.json", "schema_version 2 is newer than this copyscope reads (1)"},
         BadInput{"version-zero.json", "schema_version 0 is not a version"},
         BadInput{"version-string.json", "schema_version: expected an integer, got string"},
@@ -588,6 +586,17 @@ INSTANTIATE_TEST_SUITE_P(
         std::replace(name.begin(), name.end(), '-', '_');
         return name;
     });
+
+// A trace report goes with a trace report only: one line naming both files, either order.
+TEST(CompareBadInputFiles, TraceReportAgainstARunReport) {
+    const std::string trace = data("malformed/trace-report.json"), run = data("baseline.json");
+    for (const auto& [a, b] : {std::pair(trace, run), std::pair(run, trace)}) {
+        const std::string msg = usage_error(a, b);
+        EXPECT_EQ(msg, trace + ": a trace report, and " + run +
+                           " is not: compare takes two run reports or two trace reports");
+    }
+    EXPECT_THROW(load_report(trace), UsageError); // not a run report
+}
 
 TEST(CompareBadInputFiles, MissingFileAndDirectory) {
     const std::string missing = data("no-such-report.json");
@@ -721,6 +730,80 @@ TEST(CompareMatch, PathsAreCellsOfTheirOwn) {
     EXPECT_EQ(describe(cell_key(typed(zcrx))), "zero-copy veth 64KiB x1 zerocopy-rx");
     EXPECT_EQ(to_json(cell_key(typed(tcp))).size(), 5u); // older reports' keys are unchanged
     EXPECT_EQ(to_json(cell_key(typed(udp)))["udp_gso"], 1472);
+}
+
+// ---- trace reports ------------------------------------------------------------------------
+// Two real traces of Debian's iperf3 over loopback, 32 MiB each: without -Z (its data
+// connection copied at send) and with -Z (sendfile: by reference).
+
+namespace trace_fixtures {
+
+TraceComparison copy_vs_sendfile() {
+    const TraceReport a = read_trace_report(load_json(data("trace-copy.json")), "a");
+    const TraceReport b = read_trace_report(load_json(data("trace-sendfile.json")), "b");
+    return compare_traces(a, b, 5, "trace-copy.json", "trace-sendfile.json");
+}
+
+const TraceRowComparison* row(const TraceComparison& c, const std::string& where) {
+    for (const TraceRowComparison& r : c.rows)
+        if (r.where == where) return &r;
+    return nullptr;
+}
+
+const MetricDelta* metric_of(const TraceRowComparison& r, const std::string& name) {
+    for (const MetricDelta& m : r.metrics)
+        if (m.name == name) return &m;
+    return nullptr;
+}
+
+} // namespace trace_fixtures
+
+// iperf3's control and data connections share the server's port: paired by bytes sent.
+TEST(CompareTraces, ConnectionsMatchByCommAndServicePort) {
+    const TraceComparison c = trace_fixtures::copy_vs_sendfile();
+    ASSERT_NE(trace_fixtures::row(c, "scope"), nullptr);
+    ASSERT_NE(trace_fixtures::row(c, "iperf3"), nullptr);
+    const auto* data_conn = trace_fixtures::row(c, "iperf3 tcp port 5391 #1");
+    const auto* control = trace_fixtures::row(c, "iperf3 tcp port 5391 #2");
+    ASSERT_NE(data_conn, nullptr);
+    ASSERT_NE(control, nullptr);
+    EXPECT_TRUE(c.only_baseline.empty());
+    EXPECT_TRUE(c.only_candidate.empty());
+    const MetricDelta* sent = trace_fixtures::metric_of(*data_conn, "mib_sent");
+    ASSERT_NE(sent, nullptr);
+    EXPECT_GT(sent->a.value, 32.0); // 32 MiB and iperf3's 37-byte cookie
+    EXPECT_LT(trace_fixtures::metric_of(*control, "mib_sent")->a.value, 0.01);
+}
+
+// Sendfile takes the send copy away: an improvement one way, a regression the other.
+TEST(CompareTraces, SendfileImprovesTheSendCopyAndTheReverseRegresses) {
+    const TraceComparison c = trace_fixtures::copy_vs_sendfile();
+    const auto* data_conn = trace_fixtures::row(c, "iperf3 tcp port 5391 #1");
+    ASSERT_NE(data_conn, nullptr);
+    const MetricDelta* copy = trace_fixtures::metric_of(*data_conn, "kernel_send_copy_bytes");
+    ASSERT_NE(copy, nullptr);
+    EXPECT_NEAR(copy->a.value, 1.0, 1e-6);
+    EXPECT_LT(copy->b.value, 1e-5); // iperf3 sends its 37-byte cookie with send()
+    EXPECT_EQ(copy->movement, Movement::improved);
+    const MetricDelta* by_ref = trace_fixtures::metric_of(*data_conn, "sent_by_reference_bytes");
+    ASSERT_NE(by_ref, nullptr);
+    EXPECT_NEAR(by_ref->b.value, 1.0, 1e-5);
+    EXPECT_TRUE(c.regressions().empty());
+
+    std::ostringstream out, err;
+    EXPECT_EQ(
+        run_compare({data("trace-copy.json"), data("trace-sendfile.json"), 5, false}, out, err), 0);
+    EXPECT_NE(out.str().find("iperf3 tcp port 5391 #1"), std::string::npos) << out.str();
+    std::ostringstream out2, err2;
+    EXPECT_EQ(
+        run_compare({data("trace-sendfile.json"), data("trace-copy.json"), 5, true}, out2, err2),
+        1);
+    const nlohmann::json j = nlohmann::json::parse(out2.str());
+    EXPECT_EQ(j["schema"], "copyscope-trace-compare");
+    bool named = false;
+    for (const auto& r : j["regressions"])
+        named |= r.get<std::string>().find("iperf3 tcp port 5391 #1: kernel send copy") == 0;
+    EXPECT_TRUE(named) << j["regressions"].dump();
 }
 
 } // namespace

@@ -41,6 +41,7 @@ Subcommand add_compare_command(CLI::App& app) {
     auto cmp = std::make_shared<CompareCommand>();
     CLI::App* compare = app.add_subcommand(
         "compare", "Put two reports side by side: throughput, ledger, counters, hooks, verdicts; "
+                   "or two trace reports, by process (comm) and connection (port); "
                    "exit 1 when a metric regressed beyond the threshold");
     compare->add_option("baseline", cmp->baseline, "The report to compare against (A)")->required();
     compare->add_option("candidate", cmp->candidate, "The report to judge (B)")->required();

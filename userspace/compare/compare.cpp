@@ -6,6 +6,7 @@
 #include <ostream>
 
 #include "common/errors.h"
+#include "compare/trace_compare.h"
 
 namespace copyscope {
 namespace {
@@ -139,11 +140,38 @@ Comparison compare_reports(const Report& baseline, const Report& candidate,
     return c;
 }
 
+// Two trace reports: their scopes' totals, processes and connections side by side.
+int run_trace_compare(const nlohmann::json& doc_a, const nlohmann::json& doc_b,
+                      const CompareOptions& options, std::ostream& out, std::ostream& err) {
+    const TraceReport a = read_trace_report(doc_a, options.baseline_path);
+    const TraceReport b = read_trace_report(doc_b, options.candidate_path);
+    const TraceComparison c = compare_traces(a, b, options.threshold_percent, options.baseline_path,
+                                             options.candidate_path);
+    if (c.rows.size() == 1 && (!a.processes.empty() || !b.processes.empty()))
+        err << "copyscope compare: warning: the traces have no process (comm) in common; only "
+               "the scopes' totals were compared\n";
+    if (options.json)
+        out << to_json(c).dump(2) << "\n";
+    else
+        out << render_trace_table(c);
+    return c.regressions().empty() ? 0 : 1;
+}
+
 int run_compare(const CompareOptions& options, std::ostream& out, std::ostream& err) {
     // Check the threshold before reading anything: a usage error starts nothing.
     check_threshold(options.threshold_percent);
-    const Report a = load_report(options.baseline_path);
-    const Report b = load_report(options.candidate_path);
+    const nlohmann::json doc_a = load_json(options.baseline_path);
+    const nlohmann::json doc_b = load_json(options.candidate_path);
+    const bool trace_a = report_schema_of(doc_a) == trace_report_schema;
+    const bool trace_b = report_schema_of(doc_b) == trace_report_schema;
+    if (trace_a != trace_b)
+        throw UsageError((trace_a ? options.baseline_path : options.candidate_path) +
+                         ": a trace report, and " +
+                         (trace_a ? options.candidate_path : options.baseline_path) +
+                         " is not: compare takes two run reports or two trace reports");
+    if (trace_a) return run_trace_compare(doc_a, doc_b, options, out, err);
+    const Report a = read_report(doc_a, options.baseline_path);
+    const Report b = read_report(doc_b, options.candidate_path);
     const Comparison c = compare_reports(a, b, options.threshold_percent, options.baseline_path,
                                          options.candidate_path);
     for (const ReportSummary* r : {&c.baseline, &c.candidate})

@@ -39,9 +39,22 @@ std::string read_whole(const std::string& path) {
     return text.str();
 }
 
+// Runs a reader; its errors name the document `name` instead of "report".
+template <class Read> auto named(const std::string& name, Read read) {
+    try {
+        return read();
+    } catch (const UsageError& e) {
+        // The reader names the document itself "report" and fields by their path in it.
+        std::string what = e.what();
+        const std::string whole = "report: ";
+        if (what.rfind(whole, 0) == 0) what.erase(0, whole.size());
+        throw UsageError(name + ": " + one_line(what));
+    }
+}
+
 } // namespace
 
-Report load_report(const std::string& path) {
+nlohmann::json load_json(const std::string& path) {
     const std::string contents = read_whole(path);
     if (contents.find_first_not_of(" \t\r\n") == std::string::npos)
         throw UsageError(path + ": empty file, not a copyscope report");
@@ -51,19 +64,19 @@ Report load_report(const std::string& path) {
     } catch (const nlohmann::json::parse_error& e) {
         throw UsageError(path + ": not JSON (" + one_line(strip_json_prefix(e.what())) + ")");
     }
-    return read_report(doc, path);
+    return doc;
+}
+
+Report load_report(const std::string& path) {
+    return read_report(load_json(path), path);
 }
 
 Report read_report(const nlohmann::json& doc, const std::string& name) {
-    try {
-        return report_from_json(doc);
-    } catch (const UsageError& e) {
-        // The reader names the document itself "report" and fields by their path in it.
-        std::string what = e.what();
-        const std::string whole = "report: ";
-        if (what.rfind(whole, 0) == 0) what.erase(0, whole.size());
-        throw UsageError(name + ": " + one_line(what));
-    }
+    return named(name, [&] { return report_from_json(doc); });
+}
+
+TraceReport read_trace_report(const nlohmann::json& doc, const std::string& name) {
+    return named(name, [&] { return trace_report_from_json(doc); });
 }
 
 } // namespace copyscope

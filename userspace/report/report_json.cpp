@@ -126,7 +126,7 @@ void refuse_foreign(const JsonIn& j) {
     const std::string schema = j.get_or<std::string>("schema", "");
     if (schema == "copyscope-trace")
         j.fail("a copyscope trace report, not a report of copyscope run ('" +
-               std::string(report_schema) + "'): comparing trace reports is not supported yet");
+               std::string(report_schema) + "')");
     if (schema != report_schema)
         j.fail("not a copyscope report (\"schema\" is " +
                (schema.empty() ? std::string("missing") : "'" + schema + "'") + ", expected '" +
