@@ -62,7 +62,7 @@ bool added_since_fixtures(const std::string& path) {
     const std::string p = generic_path(path);
     static const std::set<std::string> added = {
         "/cells/*/protocol", "/cells/*/receive", "/cells/*/ledger/receive_mapped_bytes",
-        "/cells/*/ledger/by_namespace/*/receive_mapped_bytes"};
+        "/cells/*/ledger/by_namespace/*/receive_mapped_bytes", "/cells/*/tracer_cost/bound"};
     if (added.count(p)) return true;
     const std::string raw = "/cells/*/ledger/by_namespace/*/raw/";
     return p.starts_with(raw + "udp_") || p.starts_with(raw + "zcrx_");

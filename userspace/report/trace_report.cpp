@@ -82,21 +82,8 @@ json untracked_json(const Untracked& u) {
 
 json cost_json(const Measured<TracerCost>& cost, const TraceFigures& totals) {
     if (!cost) return unsupported_json(cost.reason());
-    json programs = json::array();
-    for (const ProgramCost& p : cost->programs)
-        programs.push_back(
-            {{"name", p.name}, {"run_count", p.run_count}, {"run_time_ns", p.run_time_ns}});
-    const TracerCostShare share = tracer_cost_share(*cost, totals.bytes_sent.value_or(0), {});
-    return {{"source", "kernel BPF run-time statistics (BPF_ENABLE_STATS) while tracing; they "
-                       "add two clock reads to every program run"},
-            {"seconds", cost->seconds},
-            {"cpus", cost->cpus},
-            {"programs", programs},
-            {"run_count", cost->run_count()},
-            {"run_time_ns", cost->run_time_ns()},
-            {"ns_per_byte_sent", measured_json(share.ns_per_byte)},
-            {"cpu_basis", share.basis.source},
-            {"cpu_percent", measured_json(share.cpu_percent)}};
+    return tracer_cost_json(cost, tracer_cost_share(*cost, totals.bytes_sent.value_or(0), {}),
+                            "while tracing");
 }
 
 json scope_json(const TraceScopeInfo& s) {

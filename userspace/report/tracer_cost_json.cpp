@@ -6,8 +6,8 @@ namespace copyscope {
 
 using nlohmann::json;
 
-json tracer_cost_json(const CellResult& cell) {
-    const Measured<TracerCost>& cost = *cell.tracer_cost;
+json tracer_cost_json(const Measured<TracerCost>& cost, const TracerCostShare& share,
+                      std::string_view window) {
     if (!cost) return unsupported_json(cost.reason());
     json programs = json::array();
     for (const ProgramCost& p : cost->programs)
@@ -17,9 +17,9 @@ json tracer_cost_json(const CellResult& cell) {
              {"run_time_ns", p.run_time_ns},
              {"ns_per_run",
               p.run_count ? json(double(p.run_time_ns) / double(p.run_count)) : json(nullptr)}});
-    const TracerCostShare share = *cell.tracer_cost_share();
-    return {{"source", "kernel BPF run-time statistics (BPF_ENABLE_STATS), on for the cell only; "
-                       "they add two clock reads to every program run"},
+    return {{"source", "kernel BPF run-time statistics (BPF_ENABLE_STATS), on " +
+                           std::string(window) + "; they add two clock reads to every program run"},
+            {"bound", "upper: a program is billed for the interrupts taken while it runs"},
             {"seconds", cost->seconds},
             {"cpus", cost->cpus},
             {"programs", programs},
@@ -29,6 +29,10 @@ json tracer_cost_json(const CellResult& cell) {
             {"cpu_seconds", share.basis.cpu_seconds},
             {"cpu_basis", share.basis.source},
             {"cpu_percent", measured_json(share.cpu_percent)}};
+}
+
+json tracer_cost_json(const CellResult& cell) {
+    return tracer_cost_json(*cell.tracer_cost, *cell.tracer_cost_share(), "for the cell only");
 }
 
 Measured<TracerCost> tracer_cost_from_json(const JsonIn& j) {
