@@ -45,8 +45,8 @@ void sends(TraceFigures& f, const Sources& s, const SocketCounts& c, const Trace
     }
     f.bytes_sent = by(s.send, k.send_bytes);
     f.figures.kernel_send_copy_bytes = by(s.send, k.send_copy_bytes);
-    f.figures.zerocopy_pinned_bytes = by(s.send, k.zc_pinned_bytes);
-    f.figures.zerocopy_fallback_bytes = by(s.send, k.zc_fallback_bytes);
+    f.figures.zerocopy_pinned_bytes = by_decision_rule(s.send, k.zc_pinned_bytes);
+    f.figures.zerocopy_fallback_bytes = by_decision_rule(s.send, k.zc_fallback_bytes);
     f.sent_by_reference_bytes =
         kernel.splice_pages_at_send
             ? by(s.send, k.splice_bytes)

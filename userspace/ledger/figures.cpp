@@ -70,9 +70,9 @@ void totals(Ledger& L, const Tally& t) {
     // The messages' receive copies are not seen when the receiver is elsewhere.
     const HookSource message_receive = t.receive && t.far ? Unsupported{far_reason} : t.receive;
     L.figures.kernel_send_copy_bytes = by(t.send, t.req_send_copy);
-    L.figures.zerocopy_pinned_bytes = by(t.send, t.pinned);
+    L.figures.zerocopy_pinned_bytes = by_decision_rule(t.send, t.pinned);
     L.figures.pinned_pages = pinned_pages(t, t.total);
-    L.figures.zerocopy_fallback_bytes = by(t.send, t.fallback);
+    L.figures.zerocopy_fallback_bytes = by_decision_rule(t.send, t.fallback);
     L.figures.zerocopy_no_sockopt_bytes = by(t.send, t.no_sockopt);
     L.figures.deferred_copy_bytes = by(t.deferred, t.deferred_total);
     copy_figures(L.figures, t, t.sites, t.total);
@@ -113,10 +113,10 @@ NamespaceLedger namespace_ledger(const Tally& t, size_t i) {
     const uint64_t deferred = s.deferred - (i == t.recopied_side ? t.deferred_retransmitted : 0);
     const bool sends = s.sends_requests();
     n.figures.kernel_send_copy_bytes = by(t.send, s.req_send_copy);
-    n.figures.zerocopy_pinned_bytes = by(t.send, sends ? k.zc_pinned_bytes + s.udp_pinned : 0);
+    n.figures.zerocopy_pinned_bytes = by_decision_rule(t.send, sends ? k.zc_pinned_bytes + s.udp_pinned : 0);
     n.figures.pinned_pages = pinned_pages(t, k);
     n.figures.zerocopy_fallback_bytes =
-        by(t.send, sends ? k.zc_fallback_bytes + k.zc_no_sockopt_bytes + s.udp_fallback : 0);
+        by_decision_rule(t.send, sends ? k.zc_fallback_bytes + k.zc_no_sockopt_bytes + s.udp_fallback : 0);
     n.figures.zerocopy_no_sockopt_bytes = by(t.send, sends ? k.zc_no_sockopt_bytes : 0);
     n.figures.deferred_copy_bytes = by(t.deferred, deferred);
     copy_figures(n.figures, t, s.sites, k);

@@ -172,6 +172,12 @@ HookSource hook_source(const std::vector<HookUse>& hooks, const char* name) {
     return Unsupported{std::string("hook ") + name + " not planned"};
 }
 
+Measured<uint64_t> by_decision_rule(const HookSource& send, uint64_t value) {
+    if (!send) return Unsupported{send.reason()};
+    return Measured<uint64_t>(value, Evidence::inferred,
+                              send.source() + std::string(decision_rule_source));
+}
+
 Tally tally(const LedgerInput& in) {
     Tally t;
     t.send = source_of(in, hook_send);

@@ -19,6 +19,12 @@ using HookSource = Measured<HookMechanism>;
 // The source of hook `name` among the tracer's hook uses.
 HookSource hook_source(const std::vector<HookUse>& hooks, const char* name);
 
+// A MSG_ZEROCOPY send's bytes split into pinned and fallback: the send hook counts the bytes
+// exactly, but the split is the kernel's decision rule (MSG_ZEROCOPY with SO_ZEROCOPY or
+// msg_ubuf, route NETIF_F_SG) applied to the send's inputs, not an observation of the pin;
+// the transmit hook checks it against what leaves. So it is inferred on every form.
+Measured<uint64_t> by_decision_rule(const HookSource& send, uint64_t value);
+
 // One side of the lab: a namespace, or for nic a set of sockets in this host's namespace.
 // Its socket copies are split by direction: requests are the application's messages,
 // answers what the receiver sent back (rr answers, a sink's tally).

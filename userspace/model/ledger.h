@@ -41,8 +41,8 @@ struct ByteFigures {
     Measured<uint64_t> receive_copy_bytes;          // copied from skbs to the receiver
     Measured<uint64_t> receive_copy_zerocopy_bytes; // of those, from user pages (uncopied)
     Measured<uint64_t> retransmit_bytes;            // sent again by TCP, kept apart
-    Measured<uint64_t> spliced_bytes;   // sendfile: page-cache pages sent by reference
-    Measured<uint64_t> registered_bytes; // io_uring registered buffers sent by reference
+    Measured<uint64_t> spliced_bytes;               // sendfile: page-cache pages sent by reference
+    Measured<uint64_t> registered_bytes;            // io_uring registered buffers sent by reference
     Measured<uint64_t> receive_mapped_bytes;        // mapped by TCP_ZEROCOPY_RECEIVE, not copied
 
     bool operator==(const ByteFigures&) const = default;
@@ -53,13 +53,19 @@ struct ByteFigureDef {
     std::string_view key;
     const char* hook;
     Measured<uint64_t> ByteFigures::*field;
+    // Split from the hook's exact count by the kernel's zerocopy decision rule: inferred.
+    bool decision_rule = false;
 };
+
+// The source of a figure split by the decision rule: its hook's name, then this.
+inline constexpr std::string_view decision_rule_source =
+    ": split by the kernel's zerocopy decision rule";
 
 inline constexpr ByteFigureDef byte_figures[] = {
     {"kernel_send_copy_bytes", hook_send, &ByteFigures::kernel_send_copy_bytes},
-    {"zerocopy_pinned_bytes", hook_send, &ByteFigures::zerocopy_pinned_bytes},
+    {"zerocopy_pinned_bytes", hook_send, &ByteFigures::zerocopy_pinned_bytes, true},
     {"pinned_pages", hook_pinned_pages, &ByteFigures::pinned_pages},
-    {"zerocopy_fallback_bytes", hook_send, &ByteFigures::zerocopy_fallback_bytes},
+    {"zerocopy_fallback_bytes", hook_send, &ByteFigures::zerocopy_fallback_bytes, true},
     {"zerocopy_no_sockopt_bytes", hook_send, &ByteFigures::zerocopy_no_sockopt_bytes},
     {"zerocopy_transmitted_bytes", hook_transmit, &ByteFigures::zerocopy_transmitted_bytes},
     {"deferred_copy_bytes", hook_deferred, &ByteFigures::deferred_copy_bytes},

@@ -22,8 +22,13 @@ Measured<uint64_t> figure(const JsonIn& j, const char* key, const Ledger& L, con
 
 ByteFigures figures(const JsonIn& j, const Ledger& L) {
     ByteFigures f;
-    for (const ByteFigureDef& d : byte_figures)
-        f.*d.field = figure(j, std::string(d.key).c_str(), L, d.hook);
+    for (const ByteFigureDef& d : byte_figures) {
+        Measured<uint64_t> m = figure(j, std::string(d.key).c_str(), L, d.hook);
+        if (m && d.decision_rule)
+            m = Measured<uint64_t>(*m, Evidence::inferred,
+                                   std::string(d.hook) + std::string(decision_rule_source));
+        f.*d.field = m;
+    }
     return f;
 }
 
