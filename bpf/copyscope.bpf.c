@@ -265,8 +265,10 @@ static __always_inline void count_enobufs(const struct sock *sk, struct cs_count
 /* The counters of the send hook: its tracepoint form's own map with --hooks both. */
 static __always_inline struct cs_counters *send_counters(const struct sock *sk, bool tp_form)
 {
-	if (cs_tracing) /* copyscope trace: the socket's own counters, if in scope */
-		return cs_trace_counters_tcp(sk);
+	/* copyscope trace: the socket's own counters, if in scope; one form counts there (both
+	 * forms load when the pinned pages take the tracepoint form beside an exact send). */
+	if (cs_tracing)
+		return tp_form && cs_both_forms ? NULL : cs_trace_counters_tcp(sk);
 	__s64 slot = slot_for_tcp_sock(sk);
 	if (slot < 0)
 		return NULL;
@@ -277,6 +279,22 @@ static __always_inline struct cs_counters *send_counters(const struct sock *sk, 
 }
 
 #define MSG_SPLICE_PAGES 0x8000000 /* include/linux/socket.h, internal, 6.5+ */
+
+/* Where a MSG_ZEROCOPY send's bytes go, by tcp_sendmsg_locked's decision: by reference to
+ * pinned pages (registered buffers apart) iff msg_ubuf or SOCK_ZEROCOPY, and the route has
+ * NETIF_F_SG; copied without SO_ZEROCOPY (no notification), or as a fallback without SG. */
+static __always_inline __u32 zc_send_slot(const struct sock *sk, __u32 has_ubuf)
+{
+	unsigned long sk_flags = sk->__sk_common.skc_flags;
+	__u64 route_caps = sk->sk_route_caps;
+	bool sock_zc = sk_flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_ZEROCOPY));
+	bool sg = route_caps & (1ULL << NETIF_F_SG_BIT);
+	if (((has_ubuf & CS_MSG_UBUF) || sock_zc) && sg)
+		return zerocopy_slot(has_ubuf);
+	if (!(has_ubuf & CS_MSG_UBUF) && !sock_zc)
+		return CS_ZC_NO_SOCKOPT_BYTES;
+	return CS_ZC_FALLBACK_BYTES;
+}
 
 /* Attributes ret accepted bytes of one sendmsg the way tcp_sendmsg_locked decides:
  * zerocopy iff MSG_ZEROCOPY and (msg_ubuf or SOCK_ZEROCOPY) and the route has NETIF_F_SG;
@@ -302,20 +320,9 @@ static __always_inline bool count_send(const struct sock *sk, __u32 msg_flags, _
 		return false;
 	}
 	c->v[CS_ZC_SEND_CALLS] += 1;
-	unsigned long sk_flags = sk->__sk_common.skc_flags;
-	__u64 route_caps = sk->sk_route_caps;
-	bool sock_zc = sk_flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_ZEROCOPY));
-	bool sg = route_caps & (1ULL << NETIF_F_SG_BIT);
-	if (((has_ubuf & CS_MSG_UBUF) || sock_zc) && sg) {
-		__u32 slot = zerocopy_slot(has_ubuf); /* registered buffers apart */
-		c->v[slot] += ret;
-		return slot == CS_ZC_PINNED_BYTES; /* pages pinned by this send */
-	}
-	if (!(has_ubuf & CS_MSG_UBUF) && !sock_zc)
-		c->v[CS_ZC_NO_SOCKOPT_BYTES] += ret;
-	else
-		c->v[CS_ZC_FALLBACK_BYTES] += ret;
-	return false;
+	__u32 slot = zc_send_slot(sk, has_ubuf);
+	c->v[slot] += ret;
+	return slot == CS_ZC_PINNED_BYTES; /* pages pinned by this send */
 }
 
 /* Preferred: one program sees the msghdr and the return value together. */
@@ -363,7 +370,12 @@ int BPF_PROG(cs_send_tp_ret, struct sock *sk, int ret, int flags)
 	if (seen && seen->sk == (__u64)sk) {
 		struct cs_send_ctx what = *seen;
 		bpf_map_delete_elem(&cs_send_ctx, &id);
-		if (count_send(sk, what.msg_flags, what.has_ubuf, ret, send_counters(sk, true))) {
+		/* Traced beside the exact send form, this form counts only the pages. */
+		struct cs_counters *sc = send_counters(sk, true);
+		bool pinned = sc ? count_send(sk, what.msg_flags, what.has_ubuf, ret, sc)
+				 : cs_tracing && ret > 0 && (what.msg_flags & MSG_ZEROCOPY) &&
+					   zc_send_slot(sk, what.has_ubuf) == CS_ZC_PINNED_BYTES;
+		if (pinned) {
 			/* The pages of the bytes this send pinned, always in the main counters. */
 			struct cs_counters *c = counters_for_tcp_sock(sk);
 			if (c)

@@ -71,6 +71,21 @@ static __always_inline struct cs_counters *counters_for_sock_probed(const struct
 		BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
 }
 
+/* The counters of a MSG_ZEROCOPY sender (TCP or UDP: both queue completions on the socket's
+ * error queue) from a probed pointer: a completion's socket. */
+static __always_inline struct cs_counters *counters_for_zc_sock_probed(const struct sock *sk)
+{
+	if (!sk)
+		return NULL;
+	__u16 protocol = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+	if (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP)
+		return NULL;
+	return counters_for_sock_fields(
+		BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum), BPF_CORE_READ(sk, __sk_common.skc_num),
+		BPF_CORE_READ(sk, __sk_common.skc_dport), BPF_CORE_READ(sk, __sk_common.skc_daddr),
+		BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
+}
+
 /* Is a zerocopy skb one of the run's flows? Its uarg's socket, else its own socket. */
 static __always_inline bool skb_of_our_flows(const struct sk_buff *skb)
 {

@@ -10,9 +10,11 @@
  * Retransmits and GSO segments never pass here.
  *
  * Completions: a MSG_ZEROCOPY uarg completes once, when refcount_dec_and_test() drops its
- * last reference and __msg_zerocopy_callback runs; its first statement is
- * mm_unaccount_pinned_pages(&uarg->mmp). Counting there cannot race (two CPUs dropping the
- * last two references both see a count of 2 at msg_zerocopy_complete's entry). */
+ * last reference and __msg_zerocopy_callback runs. Counting there cannot race (two CPUs
+ * dropping the last two references both see a count of 2 at msg_zerocopy_complete's entry).
+ * Where the callback is inlined (Debian 7.2) so is its first call,
+ * mm_unaccount_pinned_pages: an fentry there attaches to the out-of-line copy RDS calls and
+ * never runs for TCP or UDP, so no fentry form is offered there. */
 
 #define CS_PAGE_SHIFT 12
 
@@ -196,7 +198,7 @@ static __always_inline void count_completion(const struct ubuf_info_msgzc *uarg)
 	if (sk_flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DEAD)))
 		return;
 	/* copyscope trace: the socket's own counters, if in scope */
-	struct cs_counters *c = cs_tracing ? cs_trace_counters_probed(sk) : counters_for_sock_probed(sk);
+	struct cs_counters *c = cs_tracing ? cs_trace_counters_probed(sk) : counters_for_zc_sock_probed(sk);
 	if (!c)
 		return;
 	__u64 zerocopy = BPF_CORE_READ_BITFIELD_PROBED(uarg, zerocopy);
@@ -208,19 +210,6 @@ static __always_inline void count_completion(const struct ubuf_info_msgzc *uarg)
 SEC("fentry/__msg_zerocopy_callback")
 int BPF_PROG(cs_zc_done, struct ubuf_info_msgzc *uarg)
 {
-	count_completion(uarg);
-	return 0;
-}
-
-/* Where __msg_zerocopy_callback is not in BTF (Debian 7.2: inlined): its first call. RDS
- * calls it too, with an mmpin that is not in a MSG_ZEROCOPY uarg: the ops check says. */
-SEC("fentry/mm_unaccount_pinned_pages")
-int BPF_PROG(cs_zc_done_mmp, struct mmpin *mmp)
-{
-	const struct ubuf_info_msgzc *uarg =
-		(const void *)((char *)mmp - bpf_core_field_offset(struct ubuf_info_msgzc, mmp));
-	if (!uarg_is_msgzc((const struct ubuf_info *)uarg))
-		return 0;
 	count_completion(uarg);
 	return 0;
 }

@@ -86,7 +86,6 @@ TEST(HookPlan, StockKernelTakesPreferredForms) {
     EXPECT_TRUE(loads(plan, "cs_deferred_fexit"));
     EXPECT_TRUE(loads(plan, "cs_copy_ubufs_entry"));
     EXPECT_TRUE(loads(plan, "cs_zc_done"));
-    EXPECT_FALSE(loads(plan, "cs_zc_done_mmp"));
     EXPECT_TRUE(loads(plan, "cs_pin_pages"));
     EXPECT_TRUE(loads(plan, "cs_segment_exit"));
     EXPECT_TRUE(loads(plan, "cs_xmit")); // zerocopy bytes transmitted
@@ -161,18 +160,15 @@ TEST(HookPlan, ThisVmFallsBackWhereFentryIsRefused) {
     EXPECT_EQ(mechanism(plan, hook_completions), HookMechanism::userspace);
 }
 
-// Debian 7.2 inlines __msg_zerocopy_callback (not in its BTF): completions are counted at
-// its first call instead.
-TEST(HookPlan, InlinedCompletionCallbackFallsBackToItsFirstCall) {
+// Debian 7.2 inlines __msg_zerocopy_callback (not in its BTF), and with it its first call
+// mm_unaccount_pinned_pages (an fentry there attached but never ran): the runner's own
+// error-queue reads count the completions.
+TEST(HookPlan, InlinedCompletionCallbackFallsBackToTheRunnersReads) {
     KernelFeatures f = kernel_where(true, true);
     f.fentry["__msg_zerocopy_callback"] = {false,
                                            "function __msg_zerocopy_callback not in kernel BTF"};
     HookPlan plan = plan_hooks(f, HookMode::automatic);
-    EXPECT_EQ(mechanism(plan, hook_completions), HookMechanism::fentry);
-    EXPECT_EQ(use_of(plan, hook_completions).form->targets,
-              std::vector<std::string>{"mm_unaccount_pinned_pages"});
-    EXPECT_EQ(use_of(plan, hook_completions).form.evidence(), Evidence::exact);
-    EXPECT_TRUE(loads(plan, "cs_zc_done_mmp"));
+    EXPECT_EQ(mechanism(plan, hook_completions), HookMechanism::userspace);
     EXPECT_FALSE(loads(plan, "cs_zc_done"));
 }
 
