@@ -237,8 +237,11 @@ class TraceLab : public ::testing::Test {
                   uint64_t(ip["end"]["sum_sent"]["bytes"]) + kIperf3Cookie);
     }
 
+    json traced_uring_send(uint16_t port, bool fixed); // defined after Sink
+
     std::unique_ptr<Lab> lab_;
     int programs_before_ = 0;
+    json uring_program_; // what the io_uring sender printed
 };
 
 // Without -Z iperf3 write()s: every byte of the data connection is copied at send. The data
@@ -354,6 +357,55 @@ TEST_F(TraceLab, MsgZerocopyProgramPinnedAndCompletionsAsRead) {
     EXPECT_EQ(L["completions"]["copied"], program["copied"]);
     EXPECT_EQ(L["completions"]["notifications"], program["notifications"]);
     EXPECT_EQ(program["completions"], program["sends"]);
+}
+
+// The tests' io_uring sender traced (`fixed`: from registered buffers): its one connection's
+// bytes and notifications are what it saw itself; the report, for the figures that differ.
+json TraceLab::traced_uring_send(uint16_t port, bool fixed) {
+    Sink sink(lab_->receiver_ns(), port);
+    const std::string report = temp_path("trace-uring.json");
+    std::vector<std::string> args = {"trace", "-q", "-o", report, "--"};
+    std::vector<std::string> program = {TRACE_URING_SEND, lab_->receiver_address(),
+                                        std::to_string(port), "64", "65536"};
+    if (fixed) program.push_back("fixed");
+    for (const std::string& a : in_ns(lab_->sender_ns(), program))
+        args.push_back(a);
+    const auto res = run_copyscope(args, 60);
+    EXPECT_EQ(res.status, 0) << res.err;
+    uring_program_ = json::parse(res.out);
+    const json& u = uring_program_;
+    EXPECT_GT(u["notifications"], 0) << res.out;
+    EXPECT_EQ(u["notifications"], u["requests"]);
+    const json r = read_json(report);
+    EXPECT_EQ(connection_count(r), 1u) << r["processes"].dump();
+    const json& L = r["processes"][0]["connections"][0]["ledger"];
+    EXPECT_EQ(L["bytes_sent"], u["sent"]);
+    EXPECT_EQ(L["kernel_send_copy_bytes"], 0);
+    EXPECT_EQ(L["completions"]["notifications"], u["notifications"]);
+    EXPECT_EQ(L["completions"]["sends"], u["notifications"]);
+    EXPECT_EQ(L["completions"]["copied"], u["copied"]);
+    return r;
+}
+
+// copyscope's own io-uring-zc sender (IORING_OP_SEND_ZC): every byte it sent is pinned, and
+// the notification CQEs posted to its ring (over veth every one COPIED: the receiver copies
+// the pages at local delivery) are its connection's completions.
+TEST_F(TraceLab, IoUringSendZcPinnedAndNotificationsPerConnection) {
+    const json r = traced_uring_send(5303, false);
+    ASSERT_EQ(connection_count(r), 1u);
+    const json& L = r["processes"][0]["connections"][0]["ledger"];
+    EXPECT_EQ(L["zerocopy_pinned_bytes"], uring_program_["sent"]);
+    EXPECT_EQ(L["registered_bytes"], 0);
+}
+
+// The same from buffers registered with the ring (io-uring-zc-fixed): its bytes are registered
+// bytes, pinned once at registration, none per send.
+TEST_F(TraceLab, IoUringSendZcFixedRegisteredPerConnection) {
+    const json r = traced_uring_send(5304, true);
+    ASSERT_EQ(connection_count(r), 1u);
+    const json& L = r["processes"][0]["connections"][0]["ledger"];
+    EXPECT_EQ(L["registered_bytes"], uring_program_["sent"]);
+    EXPECT_EQ(L["zerocopy_pinned_bytes"], 0);
 }
 
 // Many short connections in sequence, each closed before the next opens (the allocator
