@@ -515,7 +515,10 @@ int BPF_PROG(cs_recv, const struct sk_buff *skb, int len)
 {
 	if (len <= 0)
 		return 0;
-	cs_trace_claim(skb->sk);
+	if (cs_tracing) { /* copyscope trace: skb->sk is not the program's own argument */
+		cs_trace_recv(skb, len);
+		return 0;
+	}
 	struct cs_counters *c = counters_for_tcp_sock(skb->sk);
 	if (!c)
 		return 0;

@@ -11,7 +11,13 @@
  *   - by process (--pid): only in the process context of a traced process using it
  *     (cs_trace_claim, from the send, receive and error-queue programs), since in softirq
  *     `current` is whichever task happened to run.
- * Every other program only asks whether the socket is in the table. The table is bounded:
+ * Every other program only asks whether the socket is in the table. Entries are keyed by the
+ * socket's cookie (trace_key), never by its address, which the allocator hands to later
+ * sockets while the entry is kept for the report. A socket gets a cookie where it enters the
+ * table, from a pointer bpf_get_socket_cookie takes: a tracepoint's or fentry's own socket
+ * argument. An skb's socket (skb->sk) is an RCU pointer to the verifier, which that helper
+ * refuses (6.18): the programs that only have one look the socket up (cs_trace_counters_seen,
+ * cs_trace_recv) and never insert it. The table is bounded:
  * what an in-scope socket counts when it is full goes to cs_trace_other, and each such event
  * is counted, never dropped silently. */
 
@@ -72,28 +78,41 @@ struct {
 
 /* ---- reading a socket ------------------------------------------------------------------ */
 
-/* The key of a socket's own entry. `sk` is a BTF pointer (a tracepoint or fentry
- * argument): fields are read directly. */
+/* The key of a socket's own entry, by its cookie (sk_cookie): 0 until generated (the socket
+ * memory is zeroed at allocation, sk_prot_alloc, and sk_clone_lock resets it for an accepted
+ * socket), then unique for the life of the machine, so an entry never joins a later socket
+ * that reuses the memory. Only a socket about to enter the table has one generated
+ * (trace_cookie); a cookie of 0 means the socket has no entry. `sk` is a BTF pointer (a
+ * tracepoint or fentry argument): fields are read directly. */
 static __always_inline bool trace_key(const struct sock *sk, struct cs_sock_key *key)
 {
 	const struct net *net = sk->__sk_common.skc_net.net;
 	if (!net)
 		return false;
-	key->sk = (__u64)sk;
+	key->cookie = sk->__sk_common.skc_cookie.counter;
 	key->pad = 0;
 	key->netns = net->ns.inum;
 	return true;
 }
 
-/* The same for a socket pointer from a probed read (a scalar to the verifier). */
+/* The cookie of a socket about to enter the table, generated if it has none yet
+ * (bpf_get_socket_cookie: sock_gen_cookie, for tracing programs since 5.12). */
+static __always_inline void trace_cookie(const struct sock *sk, struct cs_sock_key *key)
+{
+	if (!key->cookie)
+		key->cookie = bpf_get_socket_cookie((void *)sk);
+}
+
+/* The same for a socket pointer from a probed read (a scalar to the verifier): the helper
+ * takes BTF pointers only, so such a socket without a cookie is not in the table. */
 static __always_inline bool trace_key_probed(const struct sock *sk, struct cs_sock_key *key)
 {
 	if (!sk)
 		return false;
-	key->sk = (__u64)sk;
+	key->cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
 	key->pad = 0;
 	key->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	return key->netns != 0;
+	return key->cookie != 0 && key->netns != 0;
 }
 
 /* TCP and UDP over IPv4 and IPv6: what trace accounts. */
@@ -253,16 +272,37 @@ static __always_inline struct cs_counters *cs_trace_counters(const struct sock *
 	struct cs_sock_key key;
 	if (!sk || !trace_key(sk, &key))
 		return NULL;
-	struct cs_sock_value *v = bpf_map_lookup_elem(&cs_trace_socks, &key);
-	if (v)
-		return &v->c;
+	if (key.cookie) {
+		struct cs_sock_value *v = bpf_map_lookup_elem(&cs_trace_socks, &key);
+		if (v)
+			return trace_counters_of(v);
+	}
 	if (!trace_sock_in_scope(sk, key.netns))
 		return NULL;
+	trace_cookie(sk, &key);
 	bool full = false;
-	v = trace_insert(&key, sk, false, &full);
+	struct cs_sock_value *v = trace_insert(&key, sk, false, &full);
 	if (full)
 		return trace_other();
 	return trace_counters_of(v);
+}
+
+/* The counters of a socket already in the table, for an skb's socket (an RCU pointer: never
+ * inserted here). An in-scope socket not found was refused by a full table (or reaped after
+ * its close): its counts go to "other". */
+static __always_inline struct cs_counters *cs_trace_counters_seen(const struct sock *sk)
+{
+	struct cs_sock_key key;
+	if (!sk || !trace_key(sk, &key))
+		return NULL;
+	if (key.cookie) {
+		struct cs_sock_value *v = bpf_map_lookup_elem(&cs_trace_socks, &key);
+		if (v)
+			return trace_counters_of(v);
+	}
+	if (!trace_sock_in_scope(sk, key.netns))
+		return NULL;
+	return trace_other();
 }
 
 /* counters_for_tcp_sock when tracing: TCP sockets only, as `run` counts them. */
@@ -273,7 +313,10 @@ static __always_inline struct cs_counters *cs_trace_counters_tcp(const struct so
 	return cs_trace_counters(sk);
 }
 
-/* The same for a socket pointer from a probed read. */
+/* The same for a socket pointer from a probed read (zerocopy completions, error-queue
+ * reads): only a socket with an entry, since one without a cookie cannot be given one here.
+ * Both follow a send, which made the entry; an in-scope socket found without one is counted
+ * as "other" (its sends found the table full). */
 static __always_inline struct cs_counters *cs_trace_counters_probed(const struct sock *sk)
 {
 	struct cs_sock_key key;
@@ -284,42 +327,49 @@ static __always_inline struct cs_counters *cs_trace_counters_probed(const struct
 		return &v->c;
 	if (!trace_sock_in_scope_probed(sk, key.netns))
 		return NULL;
-	bool full = false;
-	v = trace_insert(&key, sk, false, &full);
-	if (full)
-		return trace_other();
-	return trace_counters_of(v);
+	return trace_other();
+}
+
+/* The entry of a socket the current task uses: its process the first time (per CPU), and its
+ * ports if it was first seen before connect (or before an autobind). */
+static __always_inline void trace_touch(struct cs_sock_value *v, const struct sock *sk)
+{
+	if (!v->info.tgid)
+		trace_owner(&v->info);
+	if (!v->info.local_port || !v->info.remote_port)
+		trace_identity(&v->info, sk);
+}
+
+/* Would the current task's use of `sk` (process context) put it in the table? By process
+ * with --pid, by what the socket says of itself otherwise. */
+static __always_inline bool trace_use_in_scope(const struct sock *sk, __u32 netns)
+{
+	if (!(cs_scope_flags & CS_SCOPE_PID))
+		return trace_sock_in_scope(sk, netns);
+	if (!trace_wanted_fields(sk->__sk_common.skc_family, BPF_CORE_READ_BITFIELD(sk, sk_protocol)))
+		return false;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (!bpf_map_lookup_elem(&cs_scope_pids, &tgid))
+		return false;
+	return !(cs_scope_flags & CS_SCOPE_NETNS) || bpf_map_lookup_elem(&cs_scope_netns, &netns);
 }
 
 /* The current task uses `sk` (send, receive, error-queue read: process context). Records it
  * as the socket's process the first time (per CPU), and lets a socket of a traced process
- * into the table (--pid). */
+ * into the table (--pid). `sk` is the program's own argument (bpf_get_socket_cookie). */
 static __always_inline void cs_trace_claim(const struct sock *sk)
 {
 	struct cs_sock_key key;
 	if (!cs_tracing || !sk || !trace_key(sk, &key))
 		return;
-	struct cs_sock_value *v = bpf_map_lookup_elem(&cs_trace_socks, &key);
+	struct cs_sock_value *v = key.cookie ? bpf_map_lookup_elem(&cs_trace_socks, &key) : NULL;
 	if (v) {
-		if (!v->info.tgid)
-			trace_owner(&v->info);
-		/* first seen before connect (or before an autobind): the ports now */
-		if (!v->info.local_port || !v->info.remote_port)
-			trace_identity(&v->info, sk);
+		trace_touch(v, sk);
 		return;
 	}
-	if (cs_scope_flags & CS_SCOPE_PID) {
-		if (!trace_wanted_fields(sk->__sk_common.skc_family,
-					 BPF_CORE_READ_BITFIELD(sk, sk_protocol)))
-			return;
-		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-		if (!bpf_map_lookup_elem(&cs_scope_pids, &tgid))
-			return;
-		if ((cs_scope_flags & CS_SCOPE_NETNS) && !bpf_map_lookup_elem(&cs_scope_netns, &key.netns))
-			return;
-	} else if (!trace_sock_in_scope(sk, key.netns)) {
+	if (!trace_use_in_scope(sk, key.netns))
 		return;
-	}
+	trace_cookie(sk, &key);
 	bool full = false;
 	trace_insert(&key, sk, true, &full);
 	if (full)
@@ -327,8 +377,8 @@ static __always_inline void cs_trace_claim(const struct sock *sk)
 }
 
 /* The counters for what happened in namespace `netns` to a zerocopy skb sent by `sk` (a
- * probed pointer): that namespace's entry of the socket, created if the socket is traced
- * (its own entry exists: it was seen sending). */
+ * probed pointer): that namespace's entry of the socket, created under its cookie if the
+ * socket is traced (its own entry exists: it was seen sending). */
 static __always_inline struct cs_counters *cs_trace_counters_at(const struct sock *sk,
 								 __u32 netns)
 {

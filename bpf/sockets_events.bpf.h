@@ -78,7 +78,7 @@ static __always_inline void cs_trace_xmit(const struct sk_buff *skb, const struc
 		return;
 	const struct sock *sk = skb->sk;
 	if (sk) {
-		struct cs_counters *c = cs_trace_counters(sk);
+		struct cs_counters *c = cs_trace_counters_seen(sk); /* sent: seen at its send */
 		if (!c)
 			return;
 		struct frag_sum f = skb_frags(skb);
@@ -146,6 +146,85 @@ static __always_inline void cs_trace_deferred(const struct sk_buff *skb, int ret
 	c->v[CS_DEFERRED_BYTES] += skb_frags(skb).bytes;
 }
 
+/* ---- TCP receive copies ----------------------------------------------------------------- */
+
+/* A receive copy (skb_copy_datagram_iovec, inside a recvmsg: process context) has only the
+ * skb's socket, which cannot be given a cookie: a socket in scope but not yet in the table (its
+ * first use is a receive, or it was connected before the trace) has its copies held here, per
+ * task, until sock_recv_length ends the same recvmsg with the socket as its own argument, where
+ * it enters the table and takes them. */
+struct cs_recv_pending {
+	__u64 sk; /* the socket of the recvmsg under way (only compared, never read) */
+	__u64 calls, bytes, zc_flagged_bytes;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct cs_recv_pending);
+} cs_trace_recv_pending SEC(".maps");
+
+static __always_inline void trace_add_recv(struct cs_counters *c, __u64 calls, __u64 bytes,
+					   __u64 zc_flagged)
+{
+	c->v[CS_RECV_CALLS] += calls;
+	c->v[CS_RECV_BYTES] += bytes;
+	c->v[CS_RECV_ZC_FLAGGED_BYTES] += zc_flagged;
+}
+
+/* cs_recv when tracing: TCP sockets, as `run` counts them. */
+static __always_inline void cs_trace_recv(const struct sk_buff *skb, int len)
+{
+	const struct sock *sk = skb->sk;
+	if (!sk || BPF_CORE_READ_BITFIELD(sk, sk_protocol) != IPPROTO_TCP)
+		return;
+	struct cs_sock_key key;
+	if (!trace_key(sk, &key))
+		return;
+	struct cs_sock_value *v = key.cookie ? bpf_map_lookup_elem(&cs_trace_socks, &key) : NULL;
+	if (!v && !trace_use_in_scope(sk, key.netns))
+		return;
+	/* Still flagged here: the receiver copies from the sender's own pages, which no
+	 * deferred copy replaced (skb_copy_ubufs ends in skb_zcopy_clear). */
+	__u64 zc = skb_is_zerocopy(skb) ? len : 0;
+	if (v) {
+		trace_touch(v, sk);
+		trace_add_recv(&v->c, 1, len, zc);
+		return;
+	}
+	__u64 id = bpf_get_current_pid_tgid();
+	struct cs_recv_pending *p = bpf_map_lookup_elem(&cs_trace_recv_pending, &id);
+	if (p && p->sk == (__u64)sk) {
+		p->calls += 1;
+		p->bytes += len;
+		p->zc_flagged_bytes += zc;
+		return;
+	}
+	struct cs_recv_pending fresh = {.sk = (__u64)sk, .calls = 1, .bytes = len, .zc_flagged_bytes = zc};
+	bpf_map_update_elem(&cs_trace_recv_pending, &id, &fresh, BPF_ANY);
+}
+
+/* The end of a TCP recvmsg (sock_recv_length, 6.3+): its socket takes the copies held for it. */
+static __always_inline void trace_recv_settle(const struct sock *sk)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct cs_recv_pending *p = bpf_map_lookup_elem(&cs_trace_recv_pending, &id);
+	if (!p)
+		return;
+	struct cs_recv_pending held = *p;
+	bpf_map_delete_elem(&cs_trace_recv_pending, &id);
+	struct cs_counters *c;
+	if (held.sk == (__u64)sk) {
+		cs_trace_claim(sk);
+		c = cs_trace_counters(sk);
+	} else {
+		c = trace_other(); /* a recvmsg that never reached its end: its socket is unknown */
+	}
+	if (c)
+		trace_add_recv(c, held.calls, held.bytes, held.zc_flagged_bytes);
+}
+
 /* ---- programs only trace loads ---------------------------------------------------------- */
 
 /* A TCP socket closed: its entry is marked (userspace keeps it for the report). Counts may
@@ -156,7 +235,7 @@ int BPF_PROG(cs_trace_close, const struct sock *sk, const int oldstate, const in
 	if (newstate != CS_TCP_CLOSE)
 		return 0;
 	struct cs_sock_key key;
-	if (!trace_key(sk, &key))
+	if (!trace_key(sk, &key) || !key.cookie) /* no cookie: never in the table */
 		return 0;
 	struct cs_sock_value *v = bpf_map_lookup_elem(&cs_trace_socks, &key);
 	if (!v)
@@ -213,13 +292,17 @@ int BPF_PROG(cs_trace_udp_send, struct sock *sk, int ret, int flags)
 
 /* UDP receive copies: udp_recvmsg copies linear skbs with copy_to_iter, never through
  * skb_copy_datagram_iovec; sock_recv_length (6.3+) reports every datagram's bytes. TCP's are
- * counted at skb_copy_datagram_iovec (cs_recv), error-queue reads below. */
+ * counted at skb_copy_datagram_iovec (cs_recv), and settled here for a socket not yet in the
+ * table (trace_recv_settle); error-queue reads below. */
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(cs_trace_recv_len, struct sock *sk, int ret, int flags)
 {
-	if (ret <= 0 || (flags & CS_MSG_ERRQUEUE))
+	__u16 protocol = BPF_CORE_READ_BITFIELD(sk, sk_protocol);
+	if (protocol == IPPROTO_TCP) {
+		trace_recv_settle(sk);
 		return 0;
-	if (BPF_CORE_READ_BITFIELD(sk, sk_protocol) != IPPROTO_UDP)
+	}
+	if (ret <= 0 || (flags & CS_MSG_ERRQUEUE) || protocol != IPPROTO_UDP)
 		return 0;
 	cs_trace_claim(sk);
 	struct cs_counters *c = cs_trace_counters(sk);

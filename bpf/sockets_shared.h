@@ -21,12 +21,12 @@
 /* cs_sock_info.flags */
 #define CS_SOCK_CLOSED 1u /* TCP reached TCP_CLOSE (inet_sock_set_state) */
 
-/* A socket, by its address. Not its addresses and ports: they change over its life (a
- * connect after the first sight, autobind), and one socket must stay one entry. A pointer
- * the allocator reuses after a close during the trace joins the old entry: see
- * docs/trace.md. */
+/* A socket, by its cookie (sk_cookie, what SO_COOKIE and sock_diag give): unique for the
+ * life of the machine, so a socket made later in a freed socket's memory is a new entry. Not
+ * its addresses and ports: they change over its life (a connect after the first sight,
+ * autobind), and one socket must stay one entry. */
 struct cs_sock_key {
-	__u64 sk;    /* struct sock * */
+	__u64 cookie; /* never 0 in the table */
 	__u32 netns; /* where these counts happened (net->ns.inum) */
 	__u32 pad;
 };

@@ -9,8 +9,9 @@
  *     reaches tcp_sendmsg_locked with a caller's ubuf_info and an ITER_BVEC iterator over
  *     pages pinned at registration (count_send).
  *   - io_uring notifications: the SEND_ZC notification CQEs the kernel posts for the lab's
- *     sends, and those flagged IORING_NOTIF_USAGE_ZC_COPIED (tracepoint io_uring_complete,
- *     joined to the send by the notification's request).
+ *     sends (or, when tracing, a traced socket's), and those flagged
+ *     IORING_NOTIF_USAGE_ZC_COPIED (tracepoint io_uring_complete, joined to the send by the
+ *     notification's request).
  * Each counter here is written by one program on a given kernel: SPLICE_* by the send
  * program on 6.5+ and by cs_splice_fexit on 6.1 (where MSG_SPLICE_PAGES does not exist). */
 #ifndef COPYSCOPE_SPLICE_URING_BPF_H
@@ -97,6 +98,16 @@ struct {
 	__type(value, __u32); /* counter slot */
 } cs_uring_notifs SEC(".maps");
 
+/* copyscope trace: the same, to the sending socket's entry in cs_trace_socks (its key: the
+ * socket's cookie, never reused, so a notification posted after the socket closed still finds
+ * the right entry). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64); /* struct io_kiocb * of the notification */
+	__type(value, struct cs_sock_key);
+} cs_trace_uring_notifs SEC(".maps");
+
 /* io_uring hands tcp_sendmsg_locked msg_ubuf = &io_notif_data->uarg, and the notification's
  * io_notif_data is the command area of its io_kiocb (io_kiocb_to_cmd): the request is found
  * from the ubuf_info at CO-RE offsets (the same layout in 6.1 and 6.18). */
@@ -107,13 +118,43 @@ static __always_inline void note_uring_notif(const struct sock *sk, const struct
 	__u64 ubuf = (__u64)((struct msghdr___cs *)msg)->msg_ubuf;
 	if (!ubuf)
 		return;
+	__u64 req = ubuf - bpf_core_field_offset(struct io_notif_data, uarg) -
+		    bpf_core_field_offset(struct io_kiocb, cmd);
+	if (cs_tracing) {
+		/* the send program may run after this one: the entry is made here if need be */
+		cs_trace_claim(sk);
+		if (!cs_trace_counters_tcp(sk))
+			return;
+		struct cs_sock_key key;
+		if (trace_key(sk, &key) && key.cookie)
+			bpf_map_update_elem(&cs_trace_uring_notifs, &req, &key, BPF_ANY);
+		return;
+	}
 	__s64 found = slot_for_tcp_sock(sk); /* a map value cannot hold a pointer into a map */
 	if (found < 0)
 		return;
 	__u32 slot = found;
-	__u64 req = ubuf - bpf_core_field_offset(struct io_notif_data, uarg) -
-		    bpf_core_field_offset(struct io_kiocb, cmd);
 	bpf_map_update_elem(&cs_uring_notifs, &req, &slot, BPF_ANY);
+}
+
+/* The counters a notification is posted for: `run`'s slot, or trace's socket entry. */
+static __always_inline struct cs_counters *uring_notif_counters(__u64 req, bool *found)
+{
+	if (cs_tracing) {
+		struct cs_sock_key *at = bpf_map_lookup_elem(&cs_trace_uring_notifs, &req);
+		if (!at)
+			return NULL;
+		*found = true;
+		struct cs_sock_key key = *at;
+		struct cs_sock_value *v = bpf_map_lookup_elem(&cs_trace_socks, &key);
+		return v ? trace_counters_of(v) : trace_other(); /* refused by a full table */
+	}
+	__u32 *slot = bpf_map_lookup_elem(&cs_uring_notifs, &req);
+	if (!slot)
+		return NULL;
+	*found = true;
+	__u32 at = *slot;
+	return bpf_map_lookup_elem(&cs_counters, &at);
 }
 
 SEC("fexit/tcp_sendmsg_locked")
@@ -139,17 +180,17 @@ SEC("tp_btf/io_uring_complete")
 int BPF_PROG(cs_uring_complete, void *ctx_, void *req)
 {
 	__u64 key = (__u64)req;
-	__u32 *slot = bpf_map_lookup_elem(&cs_uring_notifs, &key);
-	if (!slot)
+	bool found = false;
+	struct cs_counters *c = uring_notif_counters(key, &found);
+	if (!found)
 		return 0;
-	__u32 at = *slot;
 	struct io_kiocb *r = req;
 	__u32 flags = BPF_CORE_READ(r, cqe.flags);
 	if (!(flags & IORING_CQE_F_NOTIF))
 		return 0; /* the send's own CQE; its notification comes later */
 	__s32 res = BPF_CORE_READ(r, cqe.res);
-	bpf_map_delete_elem(&cs_uring_notifs, &key);
-	struct cs_counters *c = bpf_map_lookup_elem(&cs_counters, &at);
+	bpf_map_delete_elem(cs_tracing ? (void *)&cs_trace_uring_notifs : (void *)&cs_uring_notifs,
+			    &key);
 	if (!c)
 		return 0;
 	c->v[CS_URING_NOTIFS] += 1;

@@ -29,7 +29,7 @@ std::vector<HookUse> tracepoint_hooks() {
 
 SocketRecord record(uint32_t pid, const char* comm, uint16_t lport, uint16_t rport) {
     SocketRecord r;
-    r.id.sk = 0x1000 + lport;
+    r.id.cookie = 0x1000 + lport;
     r.local = {"198.18.0.1", lport};
     r.remote = {"198.18.0.2", rport};
     r.netns = 11;

@@ -18,13 +18,14 @@ U64 by(const HookSource& hook, uint64_t value) {
 }
 
 struct Sources {
-    HookSource send, pinned_pages, deferred, receive, retransmits, completions, udp;
+    HookSource send, pinned_pages, deferred, receive, retransmits, completions, udp, uring;
 
     explicit Sources(const std::vector<HookUse>& hooks)
         : send(hook_source(hooks, hook_send)), pinned_pages(hook_source(hooks, hook_pinned_pages)),
           deferred(hook_source(hooks, hook_deferred)), receive(hook_source(hooks, hook_receive)),
           retransmits(hook_source(hooks, hook_retransmits)),
-          completions(hook_source(hooks, hook_completions)), udp(hook_source(hooks, hook_udp)) {}
+          completions(hook_source(hooks, hook_completions)), udp(hook_source(hooks, hook_udp)),
+          uring(hook_source(hooks, hook_io_uring_notifications)) {}
 };
 
 // How each protocol's bytes leave: TCP's split by the send hook, UDP's only counted.
@@ -47,6 +48,7 @@ void sends(TraceFigures& f, const Sources& s, const SocketCounts& c, const Trace
     f.figures.kernel_send_copy_bytes = by(s.send, k.send_copy_bytes);
     f.figures.zerocopy_pinned_bytes = by_decision_rule(s.send, k.zc_pinned_bytes);
     f.figures.zerocopy_fallback_bytes = by_decision_rule(s.send, k.zc_fallback_bytes);
+    f.figures.registered_bytes = by(s.send, k.reg_zc_bytes); // io_uring registered buffers
     f.sent_by_reference_bytes =
         kernel.splice_pages_at_send
             ? by(s.send, k.splice_bytes)
@@ -96,6 +98,14 @@ void completions(TraceFigures& f, const Sources& s, const SocketCounts& c) {
         t.copied = by(s.completions, k.zc_read_copied);
         t.notifications = by(s.completions, k.zc_read_notifications);
         t.source = "the program's own MSG_ERRQUEUE reads";
+        // io_uring SEND_ZC: one notification CQE per request, posted to the program's ring
+        // (io_uring_complete), never read from the error queue.
+        if (s.uring && k.uring_notifs > 0) {
+            t.sends = by(s.completions, k.zc_read_sends + k.uring_notifs);
+            t.copied = by(s.completions, k.zc_read_copied + k.uring_notifs_copied);
+            t.notifications = by(s.completions, k.zc_read_notifications + k.uring_notifs);
+            t.source += " and io_uring SEND_ZC notifications posted to its ring";
+        }
         return;
     }
     if (c.protocol == TraceProtocol::udp) {

@@ -1,5 +1,6 @@
 #include "trace/session.h"
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -110,6 +111,7 @@ class Session {
         : o_(o), scope_(std::move(scope)), live_(LiveView::mode_for(o.quiet, STDERR_FILENO)) {}
 
     void start_metrics();
+    void watch_processes();
     void load();
     void start_targets();
     int run();
@@ -137,6 +139,7 @@ class Session {
     std::optional<SignalForwarder> signals_;
     std::optional<ChildProcess> child_;
     std::vector<UniqueFd> target_pidfds_;
+    size_t targets_gone_early_ = 0; // --pid processes that exited before they were watched
     std::optional<CgroupNames> names_;
     TraceKernel kernel_;
     uint32_t capacity_ = table_capacity();
@@ -220,8 +223,19 @@ void Session::start_targets() {
         child_.emplace(ChildProcess::spawn(scope_.command, cgroup_->dir_fd()));
         signals_->forward_to(child_->pidfd());
     }
-    for (const ProcessTarget& t : scope_.processes)
-        if (UniqueFd fd = pidfd_of(t.pid)) target_pidfds_.push_back(std::move(fd));
+}
+
+// --pid: each process is watched by a pidfd from before the programs load, so that one that
+// exits meanwhile still ends the trace; one already gone (ESRCH) counts as exited.
+void Session::watch_processes() {
+    for (const ProcessTarget& t : scope_.processes) {
+        if (UniqueFd fd = pidfd_of(t.pid))
+            target_pidfds_.push_back(std::move(fd));
+        else if (errno == ESRCH)
+            ++targets_gone_early_;
+        else
+            throw RunError(errno_message("trace: pidfd_open " + std::to_string(t.pid), errno));
+    }
 }
 
 void Session::tick(bool show) {
@@ -268,11 +282,12 @@ TraceEnd Session::wait_for_end() {
             exit_status_ = child_->wait();
             return TraceEnd::command_exited;
         }
-        if (!target_pidfds_.empty()) {
-            size_t gone = 0;
+        if (!scope_.processes.empty()) {
+            size_t gone = targets_gone_early_;
             for (size_t i = 1; i < fds.size(); ++i)
                 gone += (fds[i].revents & POLLIN) ? 1 : 0;
-            if (gone == target_pidfds_.size()) return TraceEnd::processes_exited;
+            if (gone == target_pidfds_.size() + targets_gone_early_)
+                return TraceEnd::processes_exited;
         }
         const auto now = clock::now();
         if (now >= deadline) return TraceEnd::duration;
@@ -399,6 +414,7 @@ int run_trace(const TraceOptions& o) {
     check_output_path(o.output);
     Session session(o, std::move(scope));
     session.start_metrics();
+    session.watch_processes();
     session.load();
     return session.run();
 }

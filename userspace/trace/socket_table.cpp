@@ -52,7 +52,7 @@ void merge_identity(SocketRecord& r, const cs_sock_info& i, bool& have) {
 }
 
 SocketId id_of(const cs_sock_key& k) {
-    return {k.sk};
+    return {k.cookie};
 }
 
 } // namespace

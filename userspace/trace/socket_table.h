@@ -17,9 +17,10 @@
 
 namespace copyscope {
 
-// A socket (the table's key without the namespace of its counts).
+// A socket (the table's key without the namespace of its counts): its cookie, unique for
+// the life of the machine.
 struct SocketId {
-    uint64_t sk = 0;
+    uint64_t cookie = 0;
     auto operator<=>(const SocketId&) const = default;
 };
 
