@@ -20,7 +20,8 @@ FORWARD_RUN_ARGS = "--strategy zero-copy --size 64K --threads 1 --bytes 64M"
 PATHS_RUN_ARGS = ("--strategy sendfile,io-uring,io-uring-zc,io-uring-zc-fixed --size 64K "
                   "--threads 1 --bytes 64M")
 # UDP MSG_ZEROCOPY with GSO, over veth only: the nic transport's sink receives TCP only.
-UDP_RUN_ARGS = "--protocol udp --strategy zero-copy --udp-gso 1472 --size 64K --threads 1 --bytes 64M"
+UDP_RUN_ARGS = ("--protocol udp --strategy zero-copy --udp-gso 1472 --size 64K --threads 1 "
+                "--bytes 64M")
 # A copyscope run under `copyscope trace` ("traced": the run's report, "trace": the trace's).
 TRACE_RUN_ARGS = "--strategy zero-copy,one-copy --size 64K --threads 1 --bytes 16M"
 # Each run's transport: veth when absent. The nic ones get --peer, the sink serves them.

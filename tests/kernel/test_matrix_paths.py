@@ -6,7 +6,6 @@ answers (SEND_ZC through virtio-net: effective on 6.1, 611/1024 notifications CO
 with no copy counted), and doctored copies that must fail. Also the guest console's trace
 markers and the runs the options make."""
 import base64
-import copy
 import gzip
 import json
 import os
