@@ -12,7 +12,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from copyscope_report.model import ReportError, parse_report  # noqa: E402
 
-from . import aptcache, guest, hooks_compare, initramfs, kernel, summary, trace_check  # noqa: E402
+from . import aptcache, guest, hooks_compare, initramfs, kernel, summary  # noqa: E402
+from . import trace_check  # noqa: E402
 from .nic import GUEST_PEER, TAP, NicNamespace, Sink, sink_connections  # noqa: E402
 from .options import ROOT, TRACED, parse, transport_of  # noqa: E402
 from .util import MatrixError, log, write_json_atomic  # noqa: E402
