@@ -3,7 +3,8 @@
 
 Usage: scripts/kernel-summary.py [--json] kernel-A.json kernel-B.json ... [host-R.json]
 
-See scripts/copyscope_matrix/summary.py for what it prints. Exit status: 0 printed, 2 a file
+A trace report (kernel-R-trace.json) among them is checked against the traced run's report
+beside it (kernel-R-traced.json). See scripts/copyscope_matrix/summary.py for what it prints. Exit status: 0 printed, 2 a file
 is missing or not a copyscope report."""
 import os
 import sys

@@ -73,6 +73,10 @@ class RunResult:
     end: Optional[float] = None
     report: Optional[dict] = None
     problem: Optional[str] = None  # why there is no report
+    # A run made under `copyscope trace`: the trace's exit status and report
+    trace_status: Optional[int] = None
+    trace: Optional[dict] = None
+    trace_problem: Optional[str] = None
 
     @property
     def seconds(self):
@@ -96,7 +100,27 @@ def _float(s):
         return None
 
 
-def read_console(text, run_names):
+def _payload(lines, kind, name):
+    """(the JSON between COPYSCOPE-KIND-BEGIN/END NAME, why there is none)."""
+    what = "report" if kind == "REPORT" else "trace report"
+    begin, end = f"COPYSCOPE-{kind}-BEGIN {name} ", f"COPYSCOPE-{kind}-END {name}"
+    try:
+        i = next(i for i, ln in enumerate(lines) if ln.startswith(begin))
+        j = next(j for j in range(i + 1, len(lines)) if lines[j] == end)
+    except StopIteration:
+        return None, f"the guest brought no {name} {what} back"
+    try:
+        return json.loads(gzip.decompress(base64.b64decode("".join(lines[i + 1:j])))), None
+    except (ValueError, OSError, EOFError) as e:
+        return None, f"the {name} {what} on the console does not decode to JSON ({e})"
+
+
+def _status(text):
+    return int(text) if text and text.lstrip("-").isdigit() else None
+
+
+def read_console(text, run_names, traced=()):
+    """The console's markers; TRACED: the runs made under `copyscope trace`."""
     lines = text.splitlines()
 
     def marker(name):
@@ -119,17 +143,12 @@ def read_console(text, run_names):
                 "\n".join(doctor) if doctor is not None else "")
     for name in run_names:
         r = RunResult(name)
-        status = marker(f"COPYSCOPE-RUN-STATUS {name}")
-        r.status = int(status) if status and status.lstrip("-").isdigit() else None
+        r.status = _status(marker(f"COPYSCOPE-RUN-STATUS {name}"))
         r.start = _float(marker(f"COPYSCOPE-UPTIME-RUN-START {name}"))
         r.end = _float(marker(f"COPYSCOPE-UPTIME-RUN-END {name}"))
-        payload = section(f"COPYSCOPE-REPORT-BEGIN {name} ", f"COPYSCOPE-REPORT-END {name}")
-        if payload is None:
-            r.problem = f"the guest brought no {name} report back"
-        else:
-            try:
-                r.report = json.loads(gzip.decompress(base64.b64decode("".join(payload))))
-            except (ValueError, OSError, EOFError) as e:
-                r.problem = f"the {name} report on the console does not decode to JSON ({e})"
+        r.report, r.problem = _payload(lines, "REPORT", name)
+        if name in traced:
+            r.trace_status = _status(marker(f"COPYSCOPE-TRACE-STATUS {name}"))
+            r.trace, r.trace_problem = _payload(lines, "TRACE", name)
         c.runs[name] = r
     return c

@@ -1,6 +1,7 @@
 """The guest's initramfs: busybox, scripts/kernel-matrix/init, a copyscope, the lab's
 modules and one file per run (its arguments, one per line; the guest runs them in name
-order and prints each report between markers naming the run)."""
+order and prints each report between markers naming the run). A run named in
+etc/copyscope/traced/ is made under `copyscope trace`, whose report follows the run's."""
 import os
 import shutil
 import subprocess
@@ -33,13 +34,14 @@ def _copy_libraries(binary, stage):
             shutil.copy(word, target)
 
 
-def build(kernel, plan, runs, image, progcheck=None):
+def build(kernel, plan, runs, image, progcheck=None, traced=()):
     """Writes IMAGE (gzip'd newc cpio) for KERNEL. RUNS: [(name, [args...])] in order;
-    PLAN: the matrix options (busybox, copyscope, modules, nic)."""
+    PLAN: the matrix options (busybox, copyscope, modules, nic); TRACED: the names of the runs
+    to make under `copyscope trace`."""
     stage = os.path.join(kernel.dir, "stage")
     shutil.rmtree(stage, ignore_errors=True)
-    for d in ("bin", "sbin", "usr/bin", "usr/sbin", "etc/copyscope/runs", "proc", "sys", "dev",
-              "tmp", "run"):
+    for d in ("bin", "sbin", "usr/bin", "usr/sbin", "etc/copyscope/runs", "etc/copyscope/traced",
+              "proc", "sys", "dev", "tmp", "run"):
         os.makedirs(os.path.join(stage, d))
     shutil.copy(plan.busybox, os.path.join(stage, "bin/busybox"))
     shutil.copy(os.path.join(GUEST_DIR, "init"), os.path.join(stage, "init"))
@@ -61,6 +63,8 @@ def build(kernel, plan, runs, image, progcheck=None):
     for i, (name, args) in enumerate(runs, 1):
         with open(os.path.join(stage, "etc/copyscope/runs", f"{i:02d}-{name}"), "w") as f:
             f.write("".join(a + "\n" for a in args))
+        if name in traced:
+            open(os.path.join(stage, "etc/copyscope/traced", name), "w").close()
     if plan.nic:
         open(os.path.join(stage, "etc/copyscope/nic"), "w").close()
     # The initial console, for the kernel's own use before /init mounts devtmpfs.

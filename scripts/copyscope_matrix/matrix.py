@@ -13,8 +13,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from copyscope_report.model import ReportError, parse_report  # noqa: E402
 
 from . import aptcache, guest, hooks_compare, initramfs, kernel, summary  # noqa: E402
+from . import trace_check  # noqa: E402
 from .nic import GUEST_PEER, TAP, NicNamespace, Sink, sink_connections  # noqa: E402
-from .options import ROOT, parse  # noqa: E402
+from .options import ROOT, TRACED, parse, transport_of  # noqa: E402
 from .util import MatrixError, log, write_json_atomic  # noqa: E402
 
 HOST_TOOLS = ["qemu-system-x86", "busybox-static", "cpio", "gzip", "xz-utils", "zstd",
@@ -26,12 +27,18 @@ def report_file(release, run):
     return f"kernel-{release}.json" if run == "veth" else f"kernel-{release}-{run}.json"
 
 
+def trace_file(release):
+    return f"kernel-{release}-trace.json"
+
+
 def guest_runs(o):
-    """[(name, args)] in the order the guest makes them; the nic peer is filled in later."""
+    """[(name, args)] in the order the guest makes them; the nic peer is filled in later.
+    The traced run is made once: --hooks-compare does not twin it."""
     runs = []
     for name, args in o.runs:
-        extra = ["--transport", name] if name != "veth" else []
-        if o.hooks_compare:
+        transport = transport_of(name)
+        extra = ["--transport", transport] if transport != "veth" else []
+        if o.hooks_compare and name != TRACED:
             runs.append((name, args + extra + ["--hooks", "auto"]))
             runs.append((name + TRACEPOINTS, args + extra + ["--hooks", "prefer-tracepoints"]))
         else:
@@ -108,15 +115,17 @@ def attempt(o, k, runs, console_path):
             if o.nic_backend == "tap":
                 ns = NicNamespace()
                 prefix, address = ns.prefix, GUEST_PEER
-            connections = sum(sink_connections(args) for name, args in runs
-                              if name.startswith("nic"))
+            nic_runs = [name for name, _ in runs if transport_of(name.replace(TRACEPOINTS, ""))
+                        == "nic"]
+            counts = [sink_connections(args) for name, args in runs if name in nic_runs]
+            connections = 0 if 0 in counts else sum(counts)  # 0: serve until stopped
             # Idle bound: the whole guest (the nic run is not the first); stopped by pid anyway.
             sink = Sink(o.sink, prefix, address, connections, o.timeout + 60,
                         os.path.join(o.out, f"kernel-{k.release}-nic.sink.log"))
-            runs = [(n, a + ["--peer", f"{GUEST_PEER}:{sink.port}"] if n.startswith("nic")
-                     else a) for n, a in runs]
+            runs = [(n, a + ["--peer", f"{GUEST_PEER}:{sink.port}"] if n in nic_runs else a)
+                    for n, a in runs]
         image = os.path.join(k.dir, "initramfs.cpio.gz")
-        initramfs.build(k, o, runs, image, o.progcheck)
+        initramfs.build(k, o, runs, image, o.progcheck, traced={TRACED})
         log(f"{k.release}: booting ({k.package} {k.version}, initramfs "
             f"{os.path.getsize(image) // 1024} KiB, runs {' '.join(n for n, _ in runs)}, bound "
             f"{o.timeout} s, silence {o.silence} s)")
@@ -162,7 +171,7 @@ def boot_kernel(o, k, runs):
         else:
             log(f"{k.release}: the guest {what} (after {b.seconds:.0f} s), attempt {n + 1} "
                 f"of {o.retries + 1}")
-    return b, guest.read_console(b.console, [n for n, _ in runs]), attempts, nic
+    return b, guest.read_console(b.console, [n for n, _ in runs], traced={TRACED}), attempts, nic
 
 
 def judge(o, k, run, report):
@@ -181,8 +190,10 @@ def judge(o, k, run, report):
             continue
         # A receiver outside the guest (nic) is outside every hook's reach by design: its
         # receive-side checks cannot run anywhere in the guest, and the ledger says so.
+        # UDP: the delivery hook follows zerocopy skbs to TCP only; the ledger says so.
         skipped = [n for n in led.checks_not_evaluated
-                   if not (c.transport == "nic" and led.receiver_in_this_kernel is False)]
+                   if not (c.transport == "nic" and led.receiver_in_this_kernel is False)
+                   and not (" udp" in c.strategy and '"reason": "udp:' in n)]
         if skipped:
             problems.append(f"{where}: checks not evaluated: {skipped[0][:300]}")
         if c.passed is False:
@@ -249,6 +260,8 @@ def run_kernel(o, spec):
         meta_runs[name] = {"run_seconds": r.seconds, "run_status": r.status,
                            "run_args": " ".join(shlex.quote(a) for a in args),
                            "report": os.path.basename(path) if name in paths else None}
+        if name == TRACED:
+            problems += traced_problems(o, k, r, b.outcome, paths, meta_runs[name])
     veth = meta_runs.get("veth", {})
     meta = {"spec": spec, "package": k.package, "version": k.version, "release": k.release,
             "boot_seconds": console.boot_seconds, "run_seconds": veth.get("run_seconds"),
@@ -273,14 +286,32 @@ def run_kernel(o, spec):
     return paths, problems
 
 
+def traced_problems(o, k, r, outcome, paths, meta):
+    """Writes the trace's report beside the traced run's and checks one against the other."""
+    path = os.path.join(o.out, trace_file(k.release))
+    if os.path.exists(path):
+        os.remove(path)
+    meta["trace_status"] = r.trace_status
+    if r.trace is None:
+        return [r.trace_problem] if outcome == "finished" else []
+    write_json_atomic(path, r.trace)
+    paths["trace"] = path
+    meta["trace_report"] = os.path.basename(path)
+    if r.report is None:
+        return []
+    _, problems = trace_check.check(r.report, r.trace)
+    return [f"trace: {p}" for p in problems]
+
+
 def run_host(o):
     """The veth and forward runs on this machine's own kernel (for the summary)."""
     release = os.uname().release
     paths, problems = {}, []
     for name, args in o.runs:
-        if name == "nic":
-            continue  # its sink would have to be outside this kernel
-        extra = ["--transport", name] if name != "veth" else []
+        transport = transport_of(name)
+        if transport == "nic" or name == TRACED:
+            continue  # a sink would have to be outside this kernel; the trace is the guests'
+        extra = ["--transport", transport] if transport != "veth" else []
         path = os.path.join(o.out, f"host-{release}" + ("" if name == "veth" else f"-{name}")
                             + ".json")
         log(f"host {release}: copyscope run {' '.join(args + extra)}")
@@ -334,7 +365,7 @@ def main(argv):
         reports["host"] = paths
         failed = failed or bool(problems)
     auto = [p for paths in reports.values() for n, p in paths.items()
-            if not n.endswith(TRACEPOINTS)]
+            if not n.endswith(TRACEPOINTS)]  # the trace's report too: the summary pairs it
     if not o.no_summary and auto:
         text = summary.render_paths(auto)
         print(text)
@@ -344,7 +375,8 @@ def main(argv):
         texts = []
         for spec in o.kernel_list:
             paths = reports.get(spec, {})
-            pairs = [(n, paths.get(n), paths.get(n + TRACEPOINTS)) for n, _ in o.runs]
+            pairs = [(n, paths.get(n), paths.get(n + TRACEPOINTS)) for n, _ in o.runs
+                     if n != TRACED]
             ok, text = hooks_compare.compare_paths(spec, pairs)
             print(text)
             texts.append(text)

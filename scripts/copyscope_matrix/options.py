@@ -12,12 +12,25 @@ DEFAULT_KERNELS = ("linux-image-cloud-amd64,linux-image-cloud-amd64/bookworm-bac
                    "linux-image-cloud-amd64/sid,linux-image-cloud-amd64/trixie-backports")
 # --hooks-compare without --kernels: one 7.x kernel (the tracepoint forms need 6.16+).
 COMPARE_KERNELS = "linux-image-cloud-amd64/trixie-backports"
-# The classroom four by name: sendfile and the io_uring strategies have not been run in the
-# guests yet (their 6.1 hooks, do_tcp_sendpages and io_uring_complete's older form, are
-# unverified there), so `all` would put unverified cells into every guest's run.
+# The classroom four by name; the send paths real programs use are runs of their own.
 RUN_ARGS = "--strategy two-copy,per-field,one-copy,zero-copy --size 4K,64K --threads 1 --bytes 64M"
 NIC_RUN_ARGS = "--strategy one-copy,zero-copy --size 64K --threads 1 --bytes 64M"
 FORWARD_RUN_ARGS = "--strategy zero-copy --size 64K --threads 1 --bytes 64M"
+# sendfile and io_uring over veth ("paths") and through the NIC ("paths-nic").
+PATHS_RUN_ARGS = ("--strategy sendfile,io-uring,io-uring-zc,io-uring-zc-fixed --size 64K "
+                  "--threads 1 --bytes 64M")
+# UDP MSG_ZEROCOPY with GSO, over veth only: the nic transport's sink receives TCP only.
+UDP_RUN_ARGS = ("--protocol udp --strategy zero-copy --udp-gso 1472 --size 64K --threads 1 "
+                "--bytes 64M")
+# A copyscope run under `copyscope trace` ("traced": the run's report, "trace": the trace's).
+TRACE_RUN_ARGS = "--strategy zero-copy,one-copy --size 64K --threads 1 --bytes 16M"
+# Each run's transport: veth when absent. The nic ones get --peer, the sink serves them.
+RUN_TRANSPORT = {"nic": "nic", "forward": "forward", "paths-nic": "nic"}
+TRACED = "traced"
+
+
+def transport_of(run):
+    return RUN_TRANSPORT.get(run, "veth")
 
 
 def default_cache():
@@ -34,11 +47,17 @@ statically linked copyscope and the modules the lab needs. The guest prints its 
 reports on the serial console; they are written as OUT/kernel-<release>[-<run>].json, with
 OUT/kernel-<release>.meta.json (boot and run times, packages) and the console log beside.
 
-Each guest makes up to three runs, one report each:
-  kernel-<release>.json          veth: sender and receiver namespaces in the guest
-  kernel-<release>-nic.json      nic: the guest's own namespace sends through a virtio-net
-                                 NIC to a `copyscope sink` on this machine's side
-  kernel-<release>-forward.json  forward: sender -> router -> receiver namespaces
+Each guest makes up to seven runs, one report each:
+  kernel-<release>.json            veth: sender and receiver namespaces in the guest
+  kernel-<release>-nic.json        nic: the guest's own namespace sends through a virtio-net
+                                   NIC to a `copyscope sink` on this machine's side
+  kernel-<release>-forward.json    forward: sender -> router -> receiver namespaces
+  kernel-<release>-paths.json      sendfile and io_uring over veth
+  kernel-<release>-paths-nic.json  the same through the NIC
+  kernel-<release>-udp.json        UDP zerocopy with GSO over veth
+  kernel-<release>-traced.json     a copyscope run under `copyscope trace`, whose report is
+  kernel-<release>-trace.json      checked against the run's: per connection, bytes sent,
+                                   pinned bytes, completions flagged COPIED, hook forms
 With --hooks-compare every run is made twice in the same guest, with --hooks auto (the
 exact fentry/fexit forms) and --hooks prefer-tracepoints (the forms a kernel without
 fentry uses; reports kernel-<release>-<run>-tracepoints.json), and the ledger's figures of
@@ -77,9 +96,18 @@ def parser():
     a("--run-args", default=RUN_ARGS, help=f"the veth run's `copyscope run` arguments "
       f"(word-split; -o is added). Default: \"{RUN_ARGS}\"")
     a("--nic-run-args", default=NIC_RUN_ARGS, help="the nic run's arguments; --transport nic "
-      f"--peer are added. Default: \"{NIC_RUN_ARGS}\"; \"\" skips it (no NIC in the guest)")
+      f"--peer are added. Default: \"{NIC_RUN_ARGS}\"; \"\" skips it and paths-nic (no NIC in "
+      "the guest)")
     a("--forward-run-args", default=FORWARD_RUN_ARGS, help="the forward run's arguments; "
       f"--transport forward is added. Default: \"{FORWARD_RUN_ARGS}\"; \"\" skips it")
+    a("--paths-run-args", default=PATHS_RUN_ARGS, help="the paths runs' arguments, over veth "
+      f"and (--transport nic is added) through the NIC. Default: \"{PATHS_RUN_ARGS}\"; \"\" "
+      "skips both")
+    a("--udp-run-args", default=UDP_RUN_ARGS, help="the udp run's arguments (veth). Default: "
+      f"\"{UDP_RUN_ARGS}\"; \"\" skips it")
+    a("--trace-run-args", default=TRACE_RUN_ARGS, help="the traced run's arguments (veth): the "
+      "guest runs `copyscope trace --quiet -o ... -- copyscope run ARGS`. Default: "
+      f"\"{TRACE_RUN_ARGS}\"; \"\" skips it")
     a("--sink", help="the copyscope that runs `copyscope sink` (default: --copyscope); stopped "
       "by its pid after the guest (log: OUT/kernel-<release>-nic.sink.log)")
     a("--nic-backend", choices=("tap", "user"), default="tap",
@@ -151,13 +179,22 @@ def parse(argv):
             o.runs.append(("nic", split_run_args(o.nic_run_args, "--nic-run-args")))
         if o.forward_run_args:
             o.runs.append(("forward", split_run_args(o.forward_run_args, "--forward-run-args")))
+        if o.paths_run_args:
+            paths = split_run_args(o.paths_run_args, "--paths-run-args")
+            o.runs.append(("paths", paths))
+            if o.nic_run_args:
+                o.runs.append(("paths-nic", paths))
+        if o.udp_run_args:
+            o.runs.append(("udp", split_run_args(o.udp_run_args, "--udp-run-args")))
+        if o.trace_run_args:
+            o.runs.append((TRACED, split_run_args(o.trace_run_args, "--trace-run-args")))
     except MatrixError as e:
         p.error(str(e))
     if o.hooks_compare and any("--hooks" in a or "--no-trace" in a for _, args in o.runs
                                for a in args):
         p.error("--hooks-compare sets --hooks per run: leave --hooks/--no-trace out of the "
                 "run arguments")
-    o.nic = bool(o.nic_run_args)
+    o.nic = any(transport_of(name) == "nic" for name, _ in o.runs)
     o.modules = [m for m in o.modules.split(",") if m]
     if o.nic:
         o.modules += ["virtio_pci", "virtio_net"]

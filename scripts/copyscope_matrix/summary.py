@@ -8,6 +8,14 @@ are grouped by the kernel release they name. Prints:
   - zero-copy by transport (veth vs nic vs forward): deferred % of the pinned bytes, the
     namespace(s) the deferred copy happened in, COPIED completions, the verdict and the hook
     forms behind deferred copies and completions ("(raw)": from the raw counters);
+  - the send paths real programs use (sendfile, io_uring, UDP zerocopy with GSO): per kernel
+    and transport, the bytes copied at send, sent by reference, pinned, registered, copied as
+    a zerocopy fallback and deferred, the notifications flagged COPIED, and the answer: is
+    SEND_ZC effective through virtio-net, is UDP zerocopy with GSO effective at send, does
+    sendfile copy at send;
+  - a copyscope run traced by `copyscope trace` (kernel-<release>-trace.json beside the
+    run's kernel-<release>-traced.json): per sending connection, the trace's figures against
+    the run's own counts, and the hook forms (see trace_check.py);
   - per cell, for each kernel: copies per byte, deferred %, receive copies exact or not,
     COPIED completions, the verdict and whether the cell passed its checks.
 """
@@ -17,6 +25,8 @@ import re
 
 from copyscope_report.model import ReportError, TRANSPORT_ORDER, Unsupported, format_size, \
     load_report, order_key
+
+from . import trace_check
 
 HOOKS = ["send", "pinned_pages", "deferred_copy", "receive_copy", "completions", "retransmits"]
 
@@ -184,6 +194,7 @@ def render(kernels):
         out.append(table(rows, ["kernel", "size", "conns", "transport", "deferred", "where",
                                 "COPIED", "hooks (deferred/completions)", "cell", "verdict"]))
         out.append("")
+    out += render_path_cells(kernels)
     out.append("Cells (copies/B measured/expected, deferred % of zerocopy bytes, receive copies "
                "exact, COPIED completions/completions, verdict)")
     rows = []
@@ -208,12 +219,117 @@ def render(kernels):
     return "\n".join(out)
 
 
+PATH_STRATEGIES = ("sendfile", "io-uring", "io-uring-zc", "io-uring-zc-fixed")
+
+
+def is_path_cell(c):
+    return c.strategy.split(" ")[0] in PATH_STRATEGIES or " udp" in c.strategy
+
+
+def nbytes(v):
+    if isinstance(v, Unsupported):
+        return "unsupported"
+    return "-" if v is None else f"{v:.0f}"
+
+
+def path_answer(c, r):
+    """The question each path asks, answered from the cell's ledger."""
+    led, strategy = c.ledger, c.strategy
+    if led is None:
+        return "no ledger"
+    fig = lambda n: led.figure(n) if isinstance(led.figure(n), float) else None  # noqa
+    sent = c.bytes_sent or 0
+    if strategy.startswith("io-uring-zc"):
+        n, x = r["completions"], r["copied"] or 0
+        if not n:
+            return "SEND_ZC: no notification read"
+        word = ("effective" if x == 0 else "not effective" if x == n else "partly effective")
+        extra = ""
+        if x and not fig("kernel_send_copy_bytes") and not fig("deferred_copy_bytes"):
+            extra = "; no copy counted"
+        return f"SEND_ZC {word}: {x}/{n} notifications COPIED{extra}"
+    if " udp" in strategy:
+        pinned = fig("zerocopy_pinned_bytes") or 0
+        copied = (fig("kernel_send_copy_bytes") or 0) + (fig("zerocopy_fallback_bytes") or 0)
+        if not sent:
+            return "nothing sent"
+        word = "effective at send" if pinned and not copied else (
+            "not effective at send" if not pinned else "partly effective at send")
+        later = fig("deferred_copy_bytes")
+        return (f"UDP zerocopy {word}: pinned {100.0 * pinned / sent:.0f}%, copied at send "
+                f"{100.0 * copied / sent:.0f}%" + (f", copied later {100.0 * later / sent:.0f}%"
+                                                   if later is not None else ""))
+    send_copy = fig("kernel_send_copy_bytes")
+    if send_copy is None:
+        return "send copy unsupported"
+    if strategy == "sendfile":
+        ref = fig("spliced_bytes")
+        return ("no copy at send" if send_copy == 0 else f"copied at send {send_copy:.0f} B") + (
+            f", by reference {100.0 * ref / sent:.0f}%" if ref is not None and sent else "")
+    return f"copied at send {100.0 * send_copy / sent:.0f}%" if sent else "nothing sent"
+
+
+def render_path_cells(kernels):
+    out = ["Send paths (bytes): copied at send, by reference (sendfile), pinned per send, "
+           "registered (io_uring fixed",
+           "buffers), zerocopy fallback, deferred; COPIED: notifications flagged "
+           "IORING_NOTIF_USAGE_ZC_COPIED / completions flagged SO_EE_CODE_ZEROCOPY_COPIED"]
+    rows = []
+    for k in kernels:
+        for c in sorted((c for c in k["cells"] if is_path_cell(c)), key=lambda c: (
+                order_key(TRANSPORT_ORDER, c.transport), c.strategy, c.size)):
+            r, led = k["rows"][c.key], c.ledger
+            f = (lambda n: led.figure(n)) if led else (lambda n: None)
+            rows.append([k["label"], c.strategy, c.transport, format_size(c.size),
+                         nbytes(c.bytes_sent), nbytes(f("kernel_send_copy_bytes")),
+                         nbytes(f("spliced_bytes")), nbytes(f("zerocopy_pinned_bytes")),
+                         nbytes(f("registered_bytes")), nbytes(f("zerocopy_fallback_bytes")),
+                         nbytes(f("deferred_copy_bytes")), copied_text(r),
+                         "ok" if r["passed"] else "FAIL", path_answer(c, r)])
+    if not rows:
+        return []
+    out.append(table(rows, ["kernel", "strategy", "transport", "size", "sent", "send copy",
+                            "by ref", "pinned", "registered", "fallback", "deferred", "COPIED",
+                            "cell", "answer"]))
+    return out + [""]
+
+
+def render_traces(traces):
+    """Per trace report: its kernel, hook forms and each sending connection's check."""
+    out = ["copyscope trace of a copyscope run: per sending connection, the trace's figures "
+           "against the run's own counts", "(bytes sent; pinned; completions and those "
+           "flagged COPIED as the run read them / as the trace saw them)"]
+    rows = []
+    for path, trace, run in traces:
+        release = (trace.get("host") or {}).get("kernel_release") or os.path.basename(path)
+        if run is None:
+            out.append(f"  {release}: no traced run's report beside {os.path.basename(path)}")
+            continue
+        got, problems = trace_check.check(run, trace)
+        forms = trace_check.hook_forms(trace.get("hooks"))
+        out.append(f"  {release}: hooks " + ", ".join(
+            f"{h} {forms[h]}" for h in HOOKS if h in forms) + "; " +
+            ("checks hold" if not problems else "FAILED: " + "; ".join(problems)))
+        for g in got:
+            rows.append([release, g["strategy"], format_size(g["size"]), g["connection"],
+                         f"{g['run_bytes_sent']}/{g['trace_bytes_sent']}", g["pinned"],
+                         f"{g['run_copied']}/{g['run_completions']}" if g["run_completions"]
+                         is not None else "-",
+                         f"{g['trace_copied']}/{g['trace_completions']}"
+                         if g["trace_completions"] is not None else "-",
+                         "ok" if not g["failed"] else "FAIL", short(g["verdict"], 80)])
+    if rows:
+        out.append(table(rows, ["kernel", "strategy", "size", "connection", "sent run/trace",
+                                "pinned", "COPIED run", "COPIED trace", "check", "verdict"]))
+    return out + [""]
+
+
 def short(text, n):
     text = (text or "-").splitlines()[0]
     return text if len(text) <= n else text[:n - 3] + "..."
 
 
-def as_json(kernels):
+def as_json(kernels, traces=()):
     def row(key, r):
         v = dict(r, strategy=key[0], transport=key[1], pattern=key[2], message_size=key[3],
                  threads=key[4])
@@ -225,13 +341,59 @@ def as_json(kernels):
                            "hook_mode", "run_seconds", "complete")}
         | {"passed": sum(1 for c in k["cells"] if c.passed), "total": len(k["cells"]),
            "cells": [row(key, r) for key, r in k["rows"].items()]}
-        for k in kernels]}, indent=2)
+        for k in kernels], "traces": [trace_json(p, t, r) for p, t, r in traces]}, indent=2)
+
+
+def trace_json(path, trace, run):
+    rows, problems = trace_check.check(run, trace) if run is not None else (
+        [], ["no traced run's report beside it"])
+    return {"report": os.path.basename(path),
+            "release": (trace.get("host") or {}).get("kernel_release"),
+            "hooks": trace_check.hook_forms(trace.get("hooks")), "connections": rows,
+            "problems": problems}
+
+
+def is_trace_report(path):
+    try:
+        with open(path) as f:
+            return json.load(f).get("schema") == "copyscope-trace"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def traced_path(trace_path):
+    """kernel-<release>-traced.json for kernel-<release>-trace.json."""
+    return re.sub(r"-trace\.json$", "", trace_path) + "-traced.json"
+
+
+def load_traces(paths):
+    """[(path, trace report, the traced run's report or None)]: the run's is
+    kernel-<release>-traced.json beside kernel-<release>-trace.json."""
+    out = []
+    for p in paths:
+        with open(p) as f:
+            trace = json.load(f)
+        run_path = traced_path(p)
+        run = None
+        if os.path.exists(run_path):
+            with open(run_path) as f:
+                run = json.load(f)
+        out.append((p, trace, run))
+    return out
 
 
 def render_paths(paths, json_output=False):
-    """The summary of the reports at PATHS (meta files among them are read beside)."""
-    kernels = kernels_of([p for p in paths if not p.endswith(".meta.json")])
-    return as_json(kernels) if json_output else render(kernels)
+    """The summary of the reports at PATHS (meta files among them are read beside; trace
+    reports are checked against the traced run's report beside them)."""
+    paths = [p for p in paths if not p.endswith(".meta.json")]
+    traces = load_traces([p for p in paths if is_trace_report(p)])
+    # The traced run's cells repeat the veth run's (same keys): its report is the trace's pair.
+    traced = {os.path.abspath(traced_path(p)) for p, _, _ in traces}
+    kernels = kernels_of([p for p in paths if not is_trace_report(p)
+                          and os.path.abspath(p) not in traced])
+    if json_output:
+        return as_json(kernels, traces)
+    return render(kernels) + ("\n\n" + "\n".join(render_traces(traces)) if traces else "")
 
 
 __all__ = ["render_paths", "ReportError"]

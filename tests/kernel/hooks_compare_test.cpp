@@ -30,7 +30,8 @@ const std::string kArgs =
     "--run-args '--strategy two-copy,per-field,one-copy,zero-copy --size 4K,64K --threads 1 "
     "--bytes 8M' "
     "--nic-run-args '--strategy one-copy,zero-copy --size 64K --threads 1 --bytes 8M' "
-    "--forward-run-args '--strategy zero-copy --size 64K --threads 1 --bytes 8M'";
+    "--forward-run-args '--strategy zero-copy --size 64K --threads 1 --bytes 8M' "
+    "--paths-run-args '' --udp-run-args '' --trace-run-args ''";
 
 class KernelMatrixHooksCompare : public ::testing::Test {
   protected:
