@@ -118,6 +118,8 @@
 	X(URING_NOTIFS_STACKED, uring_notifs_stacked,                                               \
 	  "of those, flagged only because stacked: linked, no own skb, nothing copied (6.10+)")     \
 	X(URING_NOTIFS_STACKED_BYTES, uring_notifs_stacked_bytes, "their requests' bytes")        \
+	X(URING_NOTIFS_CLASSIFIED_ZC_COPIED, uring_notifs_classified_zc_copied,                     \
+	  "of the flagged, with zc_copied: an skb they own (or a chain member's) was copied")      \
 	/* trace: MSG_ERRQUEUE reads of the traced program (tp_btf sys_exit) */                     \
 	X(ZC_READ_NOTIFICATIONS, zc_read_notifications,                                             \
 	  "zerocopy notifications the program read from its error queue")                           \

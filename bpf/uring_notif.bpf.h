@@ -88,10 +88,8 @@ static __always_inline void note_uring_send(struct io_kiocb *r, __u64 ring, __u6
 /* Flagged COPIED only because stacked: linked into another notification's chain, no skb
  * of its own completed (!zc_used), nothing copied (!zc_copied). Without head (before 6.10)
  * a notification cannot be linked. */
-static __always_inline bool notif_stacked(struct io_kiocb *r)
+static __always_inline bool notif_stacked(struct io_notif_data___cs *nd)
 {
-	struct io_notif_data___cs *nd =
-		(void *)((char *)r + bpf_core_field_offset(struct io_kiocb, cmd));
 	if (!bpf_core_field_exists(nd->head))
 		return false;
 	return BPF_CORE_READ(nd, zc_report) && BPF_CORE_READ(nd, head) != nd &&
@@ -126,7 +124,11 @@ int BPF_PROG(cs_uring_notif_class, void *ring_, void *req)
 	if (!((__u32)BPF_CORE_READ(r, cqe.res) & IORING_NOTIF_USAGE_ZC_COPIED))
 		return 0;
 	c->v[CS_URING_NOTIFS_CLASSIFIED_COPIED] += 1;
-	if (notif_stacked(r)) {
+	struct io_notif_data___cs *nd =
+		(void *)((char *)r + bpf_core_field_offset(struct io_kiocb, cmd));
+	if (bpf_core_field_exists(nd->zc_copied) && BPF_CORE_READ(nd, zc_copied))
+		c->v[CS_URING_NOTIFS_CLASSIFIED_ZC_COPIED] += 1;
+	if (notif_stacked(nd)) {
 		c->v[CS_URING_NOTIFS_STACKED] += 1;
 		c->v[CS_URING_NOTIFS_STACKED_BYTES] += bytes;
 	}

@@ -203,14 +203,17 @@ TEST(PathsStacking, StackedNotificationsAreToldApartOnVeth) {
     EXPECT_LT(stacked, u.notifications); // the owners of the skbs are not stacked
     EXPECT_GT(u64(fig, "bytes"), 0u);
     EXPECT_LT(u64(fig, "bytes"), r.app.bytes_sent);
-    // Every skb was copied at delivery: every notification not stacked says so itself.
+    // Every skb was copied at delivery: every notification not stacked is flagged by that
+    // copy of its own skb (zc_copied), and only those.
     EXPECT_EQ(u.notifications_copied - stacked, u.notifications - stacked);
+    EXPECT_EQ(u.notifications_copied - stacked, u64(raw, "uring_notifs_classified_zc_copied"));
     EXPECT_EQ(u64(raw, "uring_notifs_stacked"), stacked);
     const uint64_t deferred = u64(L, "deferred_copy_bytes");
     EXPECT_LE(std::fabs(double(deferred) - double(r.app.bytes_sent)),
               0.01 * r.app.bytes_sent + u64(L, "retransmit_bytes"));
     std::cout << "stacked " << stacked << " of " << u.notifications << " notifications ("
-              << u.notifications_copied << " COPIED), " << u64(fig, "bytes") << " of "
+              << u.notifications_copied << " COPIED, "
+              << u64(raw, "uring_notifs_classified_zc_copied") << " with zc_copied), " << u64(fig, "bytes") << " of "
               << r.app.bytes_sent << " bytes\n";
 }
 
