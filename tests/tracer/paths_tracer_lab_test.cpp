@@ -213,8 +213,8 @@ TEST(PathsStacking, StackedNotificationsAreToldApartOnVeth) {
               0.01 * r.app.bytes_sent + u64(L, "retransmit_bytes"));
     std::cout << "stacked " << stacked << " of " << u.notifications << " notifications ("
               << u.notifications_copied << " COPIED, "
-              << u64(raw, "uring_notifs_classified_zc_copied") << " with zc_copied), " << u64(fig, "bytes") << " of "
-              << r.app.bytes_sent << " bytes\n";
+              << u64(raw, "uring_notifs_classified_zc_copied") << " with zc_copied), "
+              << u64(fig, "bytes") << " of " << r.app.bytes_sent << " bytes\n";
 }
 
 std::vector<PathCase> cases() {
