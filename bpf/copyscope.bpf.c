@@ -562,3 +562,4 @@ int BPF_PROG(cs_retrans, const struct sock *sk, const struct sk_buff *skb)
 }
 
 #include "udp_zcrx.bpf.h"
+#include "uring_notif.bpf.h"

@@ -110,6 +110,16 @@
 	/* io_uring notification hook (tp_btf io_uring_complete, joined at tcp_sendmsg_locked) */   \
 	X(URING_NOTIFS, uring_notifs, "io_uring SEND_ZC notifications posted for the lab's sends")  \
 	X(URING_NOTIFS_COPIED, uring_notifs_copied, "of those, with IORING_NOTIF_USAGE_ZC_COPIED") \
+	/* io_uring notification classes (tp_btf io_uring_complete, bpf/uring_notif.bpf.h) */       \
+	X(URING_NOTIFS_CLASSIFIED, uring_notifs_classified,                                         \
+	  "SEND_ZC notifications classified (their send's CQE seen on a lab socket)")               \
+	X(URING_NOTIFS_CLASSIFIED_COPIED, uring_notifs_classified_copied,                           \
+	  "of those, flagged IORING_NOTIF_USAGE_ZC_COPIED")                                         \
+	X(URING_NOTIFS_STACKED, uring_notifs_stacked,                                               \
+	  "of those, flagged only because stacked: linked, no own skb, nothing copied (6.10+)")     \
+	X(URING_NOTIFS_STACKED_BYTES, uring_notifs_stacked_bytes, "their requests' bytes")        \
+	X(URING_NOTIFS_CLASSIFIED_ZC_COPIED, uring_notifs_classified_zc_copied,                     \
+	  "of the flagged, with zc_copied: an skb they own (or a chain member's) was copied")      \
 	/* trace: MSG_ERRQUEUE reads of the traced program (tp_btf sys_exit) */                     \
 	X(ZC_READ_NOTIFICATIONS, zc_read_notifications,                                             \
 	  "zerocopy notifications the program read from its error queue")                           \

@@ -65,7 +65,9 @@ bool added_since_fixtures(const std::string& path) {
         "/cells/*/ledger/by_namespace/*/receive_mapped_bytes", "/cells/*/tracer_cost/bound"};
     if (added.count(p)) return true;
     const std::string raw = "/cells/*/ledger/by_namespace/*/raw/";
-    return p.starts_with(raw + "udp_") || p.starts_with(raw + "zcrx_");
+    return p.starts_with(raw + "udp_") || p.starts_with(raw + "zcrx_") ||
+           p.starts_with(raw + "uring_notifs_classified") ||
+           p.starts_with(raw + "uring_notifs_stacked");
 }
 
 TEST(RoundTrip, RealReportsComeBackUnchanged) {

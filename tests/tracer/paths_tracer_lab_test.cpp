@@ -1,6 +1,10 @@
 // The copy ledger of sendfile and the io_uring strategies on this machine's kernel, on real
 // cells in real labs (root: namespaces, veth, BPF), every payload byte verified.
+#include <sys/utsname.h>
+
 #include <cmath>
+#include <cstdio>
+#include <iostream>
 
 #include <gtest/gtest.h>
 
@@ -26,6 +30,15 @@ std::string failed_checks(const CellResult& r) {
 uint64_t u64(const nlohmann::json& j, const char* key) {
     EXPECT_TRUE(j.contains(key) && j[key].is_number()) << key << " in " << j.dump();
     return j.value(key, uint64_t{0});
+}
+
+// Notification stacking (io_link_skb) is in 6.10 and later.
+bool kernel_stacks_notifications() {
+    struct utsname u {};
+    if (uname(&u) != 0) return false;
+    int major = 0, minor = 0;
+    if (std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return false;
+    return major > 6 || (major == 6 && minor >= 10);
 }
 
 std::string io_uring_refusal(Strategy s) {
@@ -151,6 +164,57 @@ TEST_P(PathsLab, LedgerHoldsWithVerifiedPayload) {
     default:
         FAIL() << "not a send path";
     }
+}
+
+// Notification stacking (6.10+) on veth: small fields join the tail skb of an earlier
+// request, which owns it; those requests are flagged COPIED with no skb of their own. Every
+// skb is copied at local delivery here, so every other notification is flagged too (its own
+// zc_copied) and the check that leaves the stacked ones out still holds.
+TEST(PathsStacking, StackedNotificationsAreToldApartOnVeth) {
+    COPYSCOPE_REQUIRE_ROOT();
+    if (auto why = io_uring_refusal(Strategy::io_uring_zc); !why.empty()) GTEST_SKIP() << why;
+    auto tracer = make_tracer({HookMode::automatic});
+    CellSpec spec;
+    spec.strategy = Strategy::io_uring_zc;
+    spec.transport = Transport::veth;
+    spec.message_size = 1003; // fields of 125 B: many requests per skb
+    spec.verify_payload = true;
+    spec.bytes = 2 * MiB;
+    CellResult r = run_cell(spec, {tracer.get()});
+    ASSERT_TRUE(r.error.empty()) << r.error;
+    EXPECT_EQ(r.app.payload_errors, 0u);
+    ASSERT_TRUE(r.ledger.has_value());
+    EXPECT_EQ(failed_checks(r), "");
+    const nlohmann::json L = to_json(*r.ledger);
+    ASSERT_TRUE(r.io_uring.has_value());
+    const IoUringStats& u = *r.io_uring;
+    const auto& fig = L["io_uring_notifications"]["flagged_copied_stacked"];
+    ASSERT_FALSE(fig.contains("unsupported")) << fig.dump();
+    EXPECT_EQ(fig["count"], "exact");
+    const uint64_t stacked = u64(fig, "notifications");
+    EXPECT_EQ(u64(fig, "classified"), u.notifications);
+    EXPECT_EQ(u64(fig, "classified_copied"), u.notifications_copied);
+    const auto& raw = L["by_namespace"]["sender"]["raw"];
+    if (!kernel_stacks_notifications()) {
+        EXPECT_EQ(stacked, 0u) << "no io_link_skb before 6.10";
+        return;
+    }
+    EXPECT_GT(stacked, 0u);
+    EXPECT_LT(stacked, u.notifications); // the owners of the skbs are not stacked
+    EXPECT_GT(u64(fig, "bytes"), 0u);
+    EXPECT_LT(u64(fig, "bytes"), r.app.bytes_sent);
+    // Every skb was copied at delivery: every notification not stacked is flagged by that
+    // copy of its own skb (zc_copied), and only those.
+    EXPECT_EQ(u.notifications_copied - stacked, u.notifications - stacked);
+    EXPECT_EQ(u.notifications_copied - stacked, u64(raw, "uring_notifs_classified_zc_copied"));
+    EXPECT_EQ(u64(raw, "uring_notifs_stacked"), stacked);
+    const uint64_t deferred = u64(L, "deferred_copy_bytes");
+    EXPECT_LE(std::fabs(double(deferred) - double(r.app.bytes_sent)),
+              0.01 * r.app.bytes_sent + u64(L, "retransmit_bytes"));
+    std::cout << "stacked " << stacked << " of " << u.notifications << " notifications ("
+              << u.notifications_copied << " COPIED, "
+              << u64(raw, "uring_notifs_classified_zc_copied") << " with zc_copied), "
+              << u64(fig, "bytes") << " of " << r.app.bytes_sent << " bytes\n";
 }
 
 std::vector<PathCase> cases() {

@@ -1,5 +1,7 @@
 #include "ledger/figures.h"
 
+#include <algorithm>
+
 #include "common/format.h"
 #include "ledger/copy_model.h"
 
@@ -148,6 +150,18 @@ ZerocopyNotifications notifications(const ZerocopyStats& z, const Tally& t) {
     return n;
 }
 
+// The sender's usage flags as the copy model takes them: the bytes of a request flagged
+// COPIED only because stacked rode in another request's skb and count as copied only when
+// every request with an skb of its own was flagged too (each such skb was then copied).
+std::optional<IoUringStats> model_usage_flags(const LedgerInput& in, const Ledger& L) {
+    std::optional<IoUringStats> u = in.io_uring;
+    if (!u || !L.io_uring_notifications || !L.io_uring_notifications->stacked) return u;
+    const Measured<StackedNotifications>& s = *L.io_uring_notifications->stacked;
+    if (!s || s->stacked == 0 || u->notifications_copied == u->notifications) return u;
+    u->copied_request_bytes -= std::min(u->copied_request_bytes, s->stacked_bytes);
+    return u;
+}
+
 // Copies per byte of the application's messages. With the receiver outside this kernel
 // only this host's share is known: copies_per_byte says so, this_host_copies_per_byte
 // gives the share.
@@ -155,7 +169,7 @@ void copies_per_byte(Ledger& L, const LedgerInput& in, const Tally& t) {
     const AppCounts& app = in.app;
     L.copies_per_byte_expected = expected_copies_per_byte(
         in.strategy, app, in.zerocopy, !t.far, t.sites.beside_path() > 0 || t.sites.no_sg > 0,
-        in.io_uring, in.protocol == Protocol::udp || in.receive == Receive::zerocopy);
+        model_usage_flags(in, L), in.protocol == Protocol::udp || in.receive == Receive::zerocopy);
     L.copy_model = copy_model_words(in.strategy, !t.far);
     if (app.bytes_sent == 0) {
         L.copies_per_byte = Unsupported{"no bytes were sent"};
@@ -188,14 +202,34 @@ void copies_per_byte(Ledger& L, const LedgerInput& in, const Tally& t) {
     L.copies_per_byte_parts = parts;
 }
 
+// The notifications flagged COPIED because stacked, when every notification the sender read
+// was classified: one the kernel posted with no request (CQ overflow) or whose send's CQE
+// was not seen is unclassified, and then the figure cannot be given.
+Measured<StackedNotifications> stacked_notifications(const IoUringStats& u, const Tally& t) {
+    if (!t.io_uring_stacked) return Unsupported{t.io_uring_stacked.reason()};
+    const KernelCounts& k = t.total;
+    if (k.uring_notifs_classified != u.notifications)
+        return Unsupported{
+            std::to_string(u.notifications - std::min(u.notifications, k.uring_notifs_classified)) +
+            " of " + std::to_string(u.notifications) +
+            " notifications unclassified (posted with no request: CQ overflow; or their "
+            "send's CQE not seen), " +
+            std::to_string(k.uring_notifs_classified) + " classified"};
+    return t.io_uring_stacked.with(
+        StackedNotifications{k.uring_notifs_classified, k.uring_notifs_classified_copied,
+                             k.uring_notifs_stacked, k.uring_notifs_stacked_bytes});
+}
+
 // io_uring: the sender's CQE reads, and the kernel's count of the notifications it posted
 // where that hook ran.
-UringNotifications uring_notifications(const IoUringStats& u, const Tally& t) {
+UringNotifications uring_notifications(const LedgerInput& in, const Tally& t) {
+    const IoUringStats& u = *in.io_uring;
     UringNotifications n;
     n.runner = u;
     if (t.io_uring_notifications)
         n.kernel = KernelUringNotifications{t.total.uring_notifs, t.total.uring_notifs_copied,
                                             *t.io_uring_notifications};
+    if (uses_send_zc(in.strategy) && in.tracer) n.stacked = stacked_notifications(u, t);
     return n;
 }
 
@@ -217,7 +251,7 @@ Ledger ledger_figures(const LedgerInput& in, const Tally& t) {
     for (size_t i = 0; i < t.sides.size(); ++i)
         L.by_namespace.push_back(namespace_ledger(t, i));
     if (in.zerocopy) L.zerocopy_notifications = notifications(*in.zerocopy, t);
-    if (in.io_uring) L.io_uring_notifications = uring_notifications(*in.io_uring, t);
+    if (in.io_uring) L.io_uring_notifications = uring_notifications(in, t);
     if (in.strategy == Strategy::zero_copy) L.send_limits = in.send_limits;
     copies_per_byte(L, in, t);
     if (t.send && t.deferred && t.by_reference() > 0)

@@ -1,5 +1,6 @@
 #include "ledger/paths_checks.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/format.h"
@@ -8,8 +9,35 @@
 namespace copyscope {
 namespace {
 
+// The usage flags the check compares with the copies: the sender's, less the notifications
+// flagged COPIED only because stacked (6.10+), which say nothing of any copy: their bytes
+// rode in another request's skb, whose owner's flag tells whether it was copied.
+struct UsageFlags {
+    uint64_t notifications = 0;
+    uint64_t copied = 0;
+};
+
+UsageFlags usage_flags(const CheckContext& c, std::string& detail) {
+    const IoUringStats& u = *c.in.io_uring;
+    UsageFlags f{u.notifications, u.notifications_copied};
+    const auto& n = c.ledger.io_uring_notifications;
+    if (!n || !n->stacked) return f;
+    const Measured<StackedNotifications>& s = *n->stacked;
+    if (!s) {
+        detail += "; " + std::string(stacked_notifications_what) + ": unsupported (" + s.reason() +
+                  "), the flags taken as they are";
+        return f;
+    }
+    const uint64_t stacked = std::min({s->stacked, f.copied, f.notifications});
+    detail += "; " + std::to_string(s->stacked) + " " + stacked_notifications_what + " (" +
+              std::string(to_string(s.evidence())) +
+              "), left out: " + std::to_string(f.copied - stacked) + " of " +
+              std::to_string(f.notifications - stacked) + " COPIED";
+    return {f.notifications - stacked, f.copied - stacked};
+}
+
 // What the usage flags allow the deferred copy to be, given the bytes sent by reference.
-bool deferred_matches_flags(const IoUringStats& u, const Tally& t, uint64_t slack,
+bool deferred_matches_flags(const UsageFlags& u, const Tally& t, uint64_t slack,
                             std::string& detail) {
     const uint64_t deferred = t.deferred_total, ref = t.by_reference();
     if (ref == 0) {
@@ -17,12 +45,12 @@ bool deferred_matches_flags(const IoUringStats& u, const Tally& t, uint64_t slac
                   "then the send-time copy of a route without scatter-gather)";
         return deferred == 0;
     }
-    if (u.notifications_copied == u.notifications) {
+    if (u.copied == u.notifications) {
         detail += "; all COPIED: deferred must be within 1% of the bytes by reference";
         const double diff = std::fabs(static_cast<double>(deferred) - static_cast<double>(ref));
         return diff <= ledger_tolerance * static_cast<double>(ref) + static_cast<double>(slack);
     }
-    if (u.notifications_copied == 0) {
+    if (u.copied == 0) {
         detail += "; none COPIED: deferred must be 0";
         return deferred <= slack;
     }
@@ -48,7 +76,7 @@ void deferred_vs_usage_flags(const CheckContext& c, CheckLog& log) {
                          "); notifications " + std::to_string(u.notifications_copied) + " of " +
                          std::to_string(u.notifications) + " COPIED (" +
                          format_bytes(u.copied_request_bytes) + " of their requests' bytes)";
-    const bool ok = deferred_matches_flags(u, t, slack, detail);
+    const bool ok = deferred_matches_flags(usage_flags(c, detail), t, slack, detail);
     if (slack) detail += " (retransmits " + format_bytes(slack) + " allowed)";
     // What the flag cannot say (io_uring/notif.c): it is set per request, and software
     // segmentation without scatter-gather (skb_segment) copies without clearing it.

@@ -50,16 +50,23 @@ std::string deferred_in_words(const LedgerInput& in, const Tally& t) {
     return out;
 }
 
-std::string flags_in_words(const IoUringStats& u) {
-    return std::to_string(u.notifications_copied) + " of " + std::to_string(u.notifications) +
-           " notifications flagged IORING_NOTIF_USAGE_ZC_COPIED";
+std::string flags_in_words(const IoUringStats& u, const Tally& t) {
+    std::string text = std::to_string(u.notifications_copied) + " of " +
+                       std::to_string(u.notifications) +
+                       " notifications flagged IORING_NOTIF_USAGE_ZC_COPIED";
+    const KernelCounts& k = t.total;
+    if (t.io_uring_stacked && k.uring_notifs_classified == u.notifications &&
+        k.uring_notifs_stacked > 0)
+        text += " (" + std::to_string(k.uring_notifs_stacked) +
+                " of them only because stacked: no skb of their own, nothing copied)";
+    return text;
 }
 
 std::string send_zc_verdict(const LedgerInput& in, const Tally& t, const std::string& on) {
     const std::string what = in.strategy == Strategy::io_uring_zc_fixed
                                  ? "io_uring SEND_ZC (registered buffers)"
                                  : "io_uring SEND_ZC";
-    const std::string flags = in.io_uring ? flags_in_words(*in.io_uring) : "no notifications";
+    const std::string flags = in.io_uring ? flags_in_words(*in.io_uring, t) : "no notifications";
     const HookSource& missing = !t.send ? t.send : t.deferred;
     if (!t.send || !t.deferred)
         return what + " effectiveness" + on + " from the usage flags only: " + flags +

@@ -191,6 +191,7 @@ Tally tally(const LedgerInput& in) {
     t.completions = source_of(in, hook_completions);
     t.splice = source_of(in, hook_splice);
     t.io_uring_notifications = source_of(in, hook_io_uring_notifications);
+    t.io_uring_stacked = source_of(in, hook_io_uring_stacked);
     t.mapped = source_of(in, hook_receive_mapped);
     if (in.protocol == Protocol::udp) {
         // udp's own send and receive hooks; its pinned bytes need the xmit hook too.

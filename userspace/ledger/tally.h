@@ -47,7 +47,7 @@ struct SideTally {
 struct Tally {
     HookSource send, pinned_pages, transmit, deferred, transmit_copies, delivery, receive,
         retransmits, completions;
-    HookSource splice, io_uring_notifications;
+    HookSource splice, io_uring_notifications, io_uring_stacked;
     HookSource mapped; // TCP_ZEROCOPY_RECEIVE
     bool udp = false;  // the send and receive hooks are udp's
 
@@ -66,8 +66,8 @@ struct Tally {
     bool shared_ns = false; // one namespace carries both directions: answers taken off
     uint64_t req_send_copy = 0, ans_send_copy = 0, req_recv = 0, ans_recv = 0;
     uint64_t pinned = 0, fallback = 0, no_sockopt = 0;
-    CopySites sites;                     // every side's
-    uint64_t recopied = 0;               // re-copies the delivery hook observed
+    CopySites sites;         // every side's
+    uint64_t recopied = 0;   // re-copies the delivery hook observed
     uint64_t spliced = 0;    // sendfile: page-cache pages by reference
     uint64_t registered = 0; // io_uring registered buffers by reference
     // Bytes sent by reference from the application's memory, which a later copy (local

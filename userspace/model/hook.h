@@ -49,6 +49,7 @@ inline constexpr const char* hook_retransmits = "retransmits";
 inline constexpr const char* hook_completions = "completions";
 inline constexpr const char* hook_splice = "splice";
 inline constexpr const char* hook_io_uring_notifications = "io_uring_notifications";
+inline constexpr const char* hook_io_uring_stacked = "io_uring_stacked";
 inline constexpr const char* hook_udp_send = "udp_send";
 inline constexpr const char* hook_udp_pinned = "udp_pinned";
 inline constexpr const char* hook_udp_receive = "udp_receive";
@@ -59,11 +60,22 @@ inline constexpr const char* hook_udp = "udp";
 inline constexpr const char* hook_socket_close = "socket_close";
 inline constexpr const char* hook_process_follow = "process_follow";
 // Every hook of `run`, in the order the tracer plans them.
-inline constexpr const char* all_hooks[] = {
-    hook_send,        hook_pinned_pages, hook_transmit,       hook_deferred,
-    hook_transmit_copies, hook_delivery, hook_receive,        hook_retransmits,
-    hook_completions, hook_splice,       hook_io_uring_notifications,
-    hook_udp_send,    hook_udp_pinned,   hook_udp_receive,    hook_receive_mapped};
+inline constexpr const char* all_hooks[] = {hook_send,
+                                            hook_pinned_pages,
+                                            hook_transmit,
+                                            hook_deferred,
+                                            hook_transmit_copies,
+                                            hook_delivery,
+                                            hook_receive,
+                                            hook_retransmits,
+                                            hook_completions,
+                                            hook_splice,
+                                            hook_io_uring_notifications,
+                                            hook_io_uring_stacked,
+                                            hook_udp_send,
+                                            hook_udp_pinned,
+                                            hook_udp_receive,
+                                            hook_receive_mapped};
 
 // The form a hook took.
 struct HookChoice {

@@ -153,10 +153,28 @@ struct KernelUringNotifications {
     bool operator==(const KernelUringNotifications&) const = default;
 };
 
+// SEND_ZC notifications flagged IORING_NOTIF_USAGE_ZC_COPIED only because stacked (Linux
+// 6.10+: io_link_skb linked the request into an earlier notification's chain, its bytes rode
+// in that notification's skb, no skb of its own completed and nothing was copied), classified
+// by the kernel as each notification is posted (hook io_uring_stacked).
+struct StackedNotifications {
+    uint64_t classified = 0;        // notifications classified (== the sender's, or unsupported)
+    uint64_t classified_copied = 0; // of those, flagged COPIED
+    uint64_t stacked = 0;           // of those, flagged only because stacked
+    uint64_t stacked_bytes = 0;     // their requests' bytes
+
+    bool operator==(const StackedNotifications&) const = default;
+};
+
+inline constexpr const char* stacked_notifications_what =
+    "flagged COPIED because stacked (no skb of its own, nothing copied; Linux 6.10+)";
+
 // io_uring sends: the sender's CQE reads, and the kernel's count where its hook ran.
 struct UringNotifications {
     IoUringStats runner;
     std::optional<KernelUringNotifications> kernel;
+    // SEND_ZC cells with the tracer: the notifications flagged COPIED because stacked.
+    std::optional<Measured<StackedNotifications>> stacked;
 
     bool operator==(const UringNotifications&) const = default;
 };

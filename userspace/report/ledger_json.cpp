@@ -60,6 +60,17 @@ json notifications_json(const ZerocopyNotifications& n) {
     return j;
 }
 
+json stacked_json(const Measured<StackedNotifications>& m) {
+    if (!m) return unsupported_json(m.reason());
+    return {{"what", stacked_notifications_what},
+            {"notifications", m->stacked},
+            {"bytes", m->stacked_bytes},
+            {"classified", m->classified},
+            {"classified_copied", m->classified_copied},
+            {"count", std::string(to_string(m.evidence()))},
+            {"hook", m.source()}};
+}
+
 json uring_notifications_json(const UringNotifications& n) {
     json j = to_json(n.runner);
     j["source"] = "sender: io_uring CQE reads";
@@ -67,6 +78,7 @@ json uring_notifications_json(const UringNotifications& n) {
         j["kernel"] = {{"posted", n.kernel->posted},
                        {"posted_copied", n.kernel->posted_copied},
                        {"mechanism", std::string(to_string(n.kernel->mechanism))}};
+    if (n.stacked) j["flagged_copied_stacked"] = stacked_json(*n.stacked);
     return j;
 }
 

@@ -110,6 +110,16 @@ ZerocopyNotifications notifications_from_json(const JsonIn& j) {
     return n;
 }
 
+Measured<StackedNotifications> stacked_from_json(const JsonIn& j) {
+    if (auto why = j.unsupported()) return Unsupported{*why};
+    StackedNotifications s{j.get_or<uint64_t>("classified", 0),
+                           j.get_or<uint64_t>("classified_copied", 0),
+                           j.get<uint64_t>("notifications"), j.get_or<uint64_t>("bytes", 0)};
+    return Measured<StackedNotifications>(
+        s, j.at("count").as_enum<Evidence>(evidence_from_string, "evidence"),
+        j.get_or<std::string>("hook", ""));
+}
+
 UringNotifications uring_notifications_from_json(const JsonIn& j) {
     UringNotifications n;
     n.runner = io_uring_stats_from_json(j);
@@ -118,6 +128,7 @@ UringNotifications uring_notifications_from_json(const JsonIn& j) {
             k->get_or<uint64_t>("posted", 0), k->get_or<uint64_t>("posted_copied", 0),
             k->at("mechanism")
                 .as_enum<HookMechanism>(hook_mechanism_from_string, "hook mechanism")};
+    if (auto s = j.find("flagged_copied_stacked")) n.stacked = stacked_from_json(*s);
     return n;
 }
 

@@ -220,6 +220,26 @@ std::vector<HookForm> io_uring_notification_forms() {
     };
 }
 
+// SEND_ZC notifications flagged COPIED only because stacked (6.10+: io_link_skb linked them
+// into another notification's chain; no skb of their own, nothing copied). One form: the
+// io_uring_complete tracepoint reads the notification's io_notif_data as io_notif_tw_complete
+// left it. fentry io_notif_tw_complete would see the same fields once per chain, but takes
+// its arguments by value in 7.x (struct io_tw_req) and would walk the chain; the tracepoint
+// gives the same predicate per notification on every kernel. Before 6.10 io_notif_data has
+// no head: nothing can be stacked and the count is an exact 0.
+std::vector<HookForm> io_uring_stacked_forms() {
+    return {{tp_btf,
+             true,
+             exact,
+             "io_uring_complete of each SEND_ZC notification of a lab socket (joined to its "
+             "send's CQE): flagged COPIED with zc_report, nd->head != nd, !zc_used and "
+             "!zc_copied (io_notif_tw_complete's formula met by a linked notification)",
+             {{AttachKind::tp_btf, {"io_uring_complete"}}},
+             {"cs_uring_notif_class"},
+             {},
+             HookPurpose::run}};
+}
+
 // udp: sendmsg's bytes and those with MSG_ZEROCOPY.
 std::vector<HookForm> udp_send_forms() {
     return {
@@ -320,6 +340,9 @@ const std::vector<HookSpec>& hook_catalog() {
         {hook_io_uring_notifications,
          "io_uring SEND_ZC notifications the kernel posted, and those flagged COPIED",
          io_uring_notification_forms()},
+        {hook_io_uring_stacked,
+         "io_uring SEND_ZC notifications flagged COPIED because stacked (6.10+)",
+         io_uring_stacked_forms(), HookPurpose::run},
         {hook_udp_send, "udp sendmsg bytes, and those with MSG_ZEROCOPY", udp_send_forms()},
         {hook_udp_pinned, "udp bytes pinned at send, and MSG_ZEROCOPY bytes copied at send",
          tracepoint_form(exact,
