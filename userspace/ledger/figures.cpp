@@ -154,8 +154,9 @@ ZerocopyNotifications notifications(const ZerocopyStats& z, const Tally& t) {
 void copies_per_byte(Ledger& L, const LedgerInput& in, const Tally& t) {
     const AppCounts& app = in.app;
     L.copies_per_byte_expected = expected_copies_per_byte(
-        in.strategy, app, in.zerocopy, !t.far, t.sites.beside_path() > 0 || t.sites.no_sg > 0,
-        in.io_uring, in.protocol == Protocol::udp || in.receive == Receive::zerocopy);
+        in.strategy, app, in.zerocopy, !t.far,
+        t.sites.beside_path() > 0 || t.sites.no_sg > 0 || udp_recopied(t), in.io_uring,
+        in.protocol == Protocol::udp || in.receive == Receive::zerocopy);
     L.copy_model = copy_model_words(in.strategy, !t.far);
     if (app.bytes_sent == 0) {
         L.copies_per_byte = Unsupported{"no bytes were sent"};

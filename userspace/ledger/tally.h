@@ -60,8 +60,8 @@ struct Tally {
     bool shared_ns = false; // one namespace carries both directions: answers taken off
     uint64_t req_send_copy = 0, ans_send_copy = 0, req_recv = 0, ans_recv = 0;
     uint64_t pinned = 0, fallback = 0, no_sockopt = 0;
-    CopySites sites;                     // every side's
-    uint64_t recopied = 0;               // re-copies the delivery hook observed
+    CopySites sites;         // every side's
+    uint64_t recopied = 0;   // re-copies the delivery hook observed
     uint64_t spliced = 0;    // sendfile: page-cache pages by reference
     uint64_t registered = 0; // io_uring registered buffers by reference
     // Bytes sent by reference from the application's memory, which a later copy (local
@@ -71,6 +71,13 @@ struct Tally {
     uint64_t deferred_retransmitted = 0; // re-copies taken off (retransmitted or dropped)
     size_t recopied_side = 0;            // the side the re-copies are taken off
 };
+
+// udp: bytes copied at send and copied again on the receive path (nothing was pinned, yet
+// zerocopy skbs with fragments arrived: corked appends copied into page fragments keep the
+// send's ubuf_info, and skb_orphan_frags_rx copies them at delivery).
+inline bool udp_recopied(const Tally& t) {
+    return t.udp && t.pinned == 0 && t.deferred && t.deferred_total > 0;
+}
 
 inline constexpr const char* far_reason =
     "the receiver is outside this kernel (nic): its copies are not seen here";
