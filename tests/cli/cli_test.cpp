@@ -261,7 +261,7 @@ TEST(CliBinary, HelpExplainsEveryOption) {
           "--transport",   "--verify-payload", "--output",  "--quiet",     "--hooks",
           "--no-trace",    "--counters",       "--preset",  "--precision", "--max-repetitions",
           "--repetitions", "--warmup",         "--pattern", "--csv",       "--cpu-placement",
-          "--protocol",    "--udp-gso",        "--receive"})
+          "--protocol",    "--udp-gso",        "--receive", "--udp-cork",  "--tx-checksum"})
         EXPECT_NE(r.out.find(opt), std::string::npos) << opt;
     r = testsupport::run_copyscope({"--help"});
     EXPECT_EQ(r.status, 0);
@@ -331,6 +331,52 @@ TEST(Cli, UdpAndZerocopyReceivePaths) {
     ASSERT_EQ(cmd.plan.size(), 2u);
     EXPECT_EQ(cmd.plan[0].receive, Receive::zerocopy);
     EXPECT_EQ(cmd.plan[0].protocol, Protocol::tcp);
+}
+
+// The udp zerocopy fallbacks: corked datagrams, and the sender's veth without TX checksum
+// offload, on udp cells only.
+TEST(Cli, UdpCorkAndTxChecksum) {
+    RunCommand cmd = parse_run({"--protocol", "udp", "--udp-cork", "-s", "one-copy,zero-copy",
+                                "--size", "1K", "-t", "1", "--transport", "veth"});
+    ASSERT_EQ(cmd.plan.size(), 2u);
+    for (const CellSpec& c : cmd.plan) {
+        EXPECT_TRUE(c.udp_cork);
+        EXPECT_FALSE(c.tx_checksum_off);
+    }
+    cmd = parse_run({"--protocol", "tcp,udp", "--tx-checksum", "off", "-s", "zero-copy", "--size",
+                     "1K", "-t", "1", "--transport", "veth,forward"});
+    ASSERT_EQ(cmd.plan.size(), 4u);
+    for (const CellSpec& c : cmd.plan)
+        EXPECT_EQ(c.tx_checksum_off, c.protocol == Protocol::udp);
+    cmd = parse_run({"--protocol", "udp", "-s", "zero-copy", "--size", "1K", "-t", "1"});
+    for (const CellSpec& c : cmd.plan) {
+        EXPECT_FALSE(c.udp_cork);
+        EXPECT_FALSE(c.tx_checksum_off);
+    }
+}
+
+TEST(Cli, BadUdpFallbackOptionsAreRefused) {
+    expect_usage_error({"run", "--udp-cork"}, {"--udp-cork", "--protocol udp"});
+    expect_usage_error({"run", "--protocol", "tcp", "--udp-cork"}, {"--udp-cork", "udp cells"});
+    expect_usage_error({"run", "--tx-checksum", "off"}, {"--tx-checksum off", "--protocol udp"});
+    expect_usage_error({"run", "--protocol", "udp", "--tx-checksum", "maybe"},
+                       {"'maybe'", "on, off"});
+    expect_usage_error({"run", "--protocol", "udp", "--udp-cork", "-s", "two-copy"},
+                       {"--udp-cork", "two-copy", "nothing to cork"});
+    expect_usage_error({"run", "--protocol", "udp", "--udp-cork", "--udp-gso", "1400", "-s",
+                        "zero-copy", "--size", "64K"},
+                       {"--udp-cork", "not with --udp-gso"});
+    expect_usage_error({"run", "--protocol", "udp", "--tx-checksum", "off", "-s", "zero-copy",
+                        "--transport", "loopback"},
+                       {"--tx-checksum off", "loopback", "veth, forward"});
+}
+
+TEST(CliBinary, UdpCorkOverTcpExitsTwoWithOneLine) {
+    auto r = testsupport::run_copyscope({"run", "--protocol", "tcp", "--udp-cork", "--no-trace"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("--udp-cork"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_TRUE(r.out.empty());
 }
 
 TEST(Cli, BadPathsAreRefusedBeforeAnythingStarts) {

@@ -200,11 +200,29 @@ unsigned lab_mtu(const CellSpec& c) {
     return c.transport == Transport::loopback ? kLoopbackMtu : kVethMtu;
 }
 
+// --udp-cork and --tx-checksum off on a udp cell.
+void check_udp_send_options(const CellSpec& c) {
+    if (c.udp_cork && c.strategy == Strategy::two_copy)
+        throw UsageError("--udp-cork: two-copy sends each datagram from one staging buffer, "
+                         "nothing to cork (allowed: one-copy, zero-copy)");
+    if (c.udp_cork && c.udp_gso > 0)
+        throw UsageError("--udp-cork: not with --udp-gso (a corked GSO datagram's first piece "
+                         "is pinned and the rest copied under one ubuf_info, which the ledger "
+                         "cannot split)");
+    if (c.tx_checksum_off && c.transport != Transport::veth && c.transport != Transport::forward)
+        throw UsageError("--tx-checksum off: turns the offload off on the sender's veth; the " +
+                         std::string(to_string(c.transport)) +
+                         " transport has none (allowed: veth, forward)");
+}
+
 } // namespace
 
 void check_path(const CellSpec& c) {
     const std::string strategy(to_string(c.strategy));
     if (c.protocol == Protocol::tcp) {
+        if (c.udp_cork) throw UsageError("--udp-cork is for udp cells: give --protocol udp");
+        if (c.tx_checksum_off)
+            throw UsageError("--tx-checksum off is for udp cells: give --protocol udp");
         if (c.udp_gso > 0 && c.receive == Receive::copy) return; // --udp-gso is for udp cells
         if (c.receive == Receive::zerocopy && c.transport == Transport::nic)
             throw UsageError("--receive zerocopy: the nic transport's receiver is a sink "
@@ -226,6 +244,7 @@ void check_path(const CellSpec& c) {
         throw UsageError("--protocol udp: a " + std::to_string(c.message_size) +
                          "-byte message is above the 65507 bytes of one datagram; give "
                          "--udp-gso SIZE to send it as segments");
+    check_udp_send_options(c);
     const unsigned mtu = lab_mtu(c);
     const uint64_t most = std::min<uint64_t>(mtu - 28, kMaxUdpPayload);
     if (c.udp_gso > most)
@@ -275,6 +294,8 @@ std::vector<CellSpec> plan_paths(const Preset& preset, const std::vector<Transpo
             proto.protocol = protocol;
             proto.receive = receive;
             proto.udp_gso = protocol == Protocol::udp ? choice.udp_gso : 0;
+            proto.udp_cork = protocol == Protocol::udp && choice.udp_cork;
+            proto.tx_checksum_off = protocol == Protocol::udp && choice.tx_checksum_off;
             std::vector<Strategy> runnable = strategies;
             // The preset's strategies that cannot run over udp are left out; typed ones are
             // an error (check_path).

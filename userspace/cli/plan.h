@@ -58,6 +58,8 @@ struct PathChoice {
     std::vector<Protocol> protocols;
     std::vector<Receive> receives;
     uint32_t udp_gso = 0;
+    bool udp_cork = false;        // udp cells: corked datagrams
+    bool tx_checksum_off = false; // udp cells: the sender's veth without TX checksum offload
     bool explicit_strategies = false, explicit_sizes = false;
 };
 std::vector<Protocol> parse_protocols(const std::vector<std::string>& items);
@@ -73,8 +75,9 @@ std::vector<CellSpec> plan_paths(const Preset& preset, const std::vector<Transpo
                                  const std::vector<unsigned>& threads, const CellSpec& prototype,
                                  const PathChoice& choice);
 // Throws UsageError when this cell's path cannot run: UDP with per-field, rr or nic, a UDP
-// message above 65507 bytes without GSO, a GSO size above the lab's MTU less 28, zerocopy
-// receive over UDP or toward a sink.
+// message above 65507 bytes without GSO, a GSO size above the lab's MTU less 28, corking
+// with two-copy or GSO, TX checksum offload off without a veth, zerocopy receive over UDP or
+// toward a sink.
 void check_path(const CellSpec& cell);
 
 } // namespace copyscope

@@ -25,6 +25,8 @@ struct RunInputs {
     bool verify = false;
     std::vector<std::string> protocols, receives;
     std::optional<std::string> udp_gso;
+    bool udp_cork = false;
+    std::string tx_checksum = "on";
     // How each cell is measured.
     std::optional<double> duration, warmup;
     std::optional<std::string> bytes_text, precision_text;
@@ -98,6 +100,14 @@ void add_traffic_options(CLI::App& run, RunInputs& in) {
                    "udp: send each message as UDP_SEGMENT sends of at most 64 segments of this "
                    "size (at most the lab's MTU less 28: 1472 over veth); needed above 65507 "
                    "bytes");
+    run.add_flag("--udp-cork", in.udp_cork,
+                 "udp (one-copy, zero-copy; not with --udp-gso): build each datagram from its "
+                 "fields, one sendmsg each, all but the last with MSG_MORE (the kernel corks "
+                 "them into one datagram)");
+    run.add_option("--tx-checksum", in.tx_checksum,
+                   "udp over veth or forward: on, or off (the sender's veth without TX checksum "
+                   "offload for the cell, ETHTOOL_STXCSUM)")
+        ->capture_default_str();
     run.add_option("--receive", in.receives,
                    "copy (recv) or zerocopy (TCP_ZEROCOPY_RECEIVE: the receive queue's pages "
                    "mapped, the rest copied; the lab's links get MTU 61492 so segments are "
@@ -261,6 +271,16 @@ RunCommand finish_run(RunInputs& in) {
             throw UsageError("--udp-gso is for udp cells: give --protocol udp");
         paths.udp_gso = uint32_t(gso);
     }
+    const bool udp_cells = std::find(paths.protocols.begin(), paths.protocols.end(),
+                                     Protocol::udp) != paths.protocols.end();
+    if (in.udp_cork && !udp_cells)
+        throw UsageError("--udp-cork is for udp cells: give --protocol udp");
+    paths.udp_cork = in.udp_cork;
+    if (in.tx_checksum != "on" && in.tx_checksum != "off")
+        throw UsageError("--tx-checksum '" + in.tx_checksum + "': allowed: on, off");
+    if (in.tx_checksum == "off" && !udp_cells)
+        throw UsageError("--tx-checksum off is for udp cells: give --protocol udp");
+    paths.tx_checksum_off = in.tx_checksum == "off";
     paths.explicit_strategies = !in.strategies.empty();
     paths.explicit_sizes = !in.sizes.empty();
 

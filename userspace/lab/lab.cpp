@@ -13,6 +13,7 @@
 #include <netlink/route/route.h>
 
 #include "common/errors.h"
+#include "lab/offloads.h"
 
 namespace copyscope {
 
@@ -197,7 +198,19 @@ std::pair<std::string, uint16_t> parse_peer(const std::string& text) {
     return {host, uint16_t(std::stoul(port_text))};
 }
 
-std::unique_ptr<Lab> Lab::create(Transport transport, const std::string& peer, unsigned mtu) {
+std::unique_ptr<Lab> Lab::create(Transport transport, const std::string& peer, unsigned mtu,
+                                 bool tx_checksum) {
+    if (!tx_checksum && transport != Transport::veth && transport != Transport::forward)
+        throw RunError("lab: TX checksum offload is turned off only on the sender's veth (veth "
+                       "and forward transports)");
+    std::unique_ptr<Lab> lab = build(transport, peer, mtu);
+    if (lab->transport_ == Transport::nic) return lab;
+    lab->sender_device_ = tx_checksum ? read_send_device(*lab->sender_, lab->sender_ifname_)
+                                      : disable_tx_checksum(*lab->sender_, lab->sender_ifname_);
+    return lab;
+}
+
+std::unique_ptr<Lab> Lab::build(Transport transport, const std::string& peer, unsigned mtu) {
     std::unique_ptr<Lab> lab(new Lab());
     lab->transport_ = transport;
     lab->mtu_ = mtu;

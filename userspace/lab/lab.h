@@ -12,12 +12,14 @@
 // with them, the veth pairs.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "lab/netns.h"
 #include "model/cell.h"
+#include "model/ledger.h"
 
 namespace copyscope {
 
@@ -25,9 +27,10 @@ class Lab {
   public:
     // `peer` ("HOST:PORT") is the sink's address for the nic transport, unused otherwise.
     // `mtu` (not 0) is set on every link of the lab, lo included (not for nic: the host's
-    // own devices are left alone).
+    // own devices are left alone). `tx_checksum` false turns TX checksum offload off on the
+    // sender's veth (veth and forward only: RunError otherwise).
     static std::unique_ptr<Lab> create(Transport transport, const std::string& peer = "",
-                                       unsigned mtu = 0);
+                                       unsigned mtu = 0, bool tx_checksum = true);
 
     Transport transport() const { return transport_; }
     const NetNs& sender_ns() const { return *sender_; }
@@ -41,6 +44,9 @@ class Lab {
     const std::string& sender_ifname() const { return sender_ifname_; }
     const std::string& receiver_ifname() const { return receiver_ifname_; }
     unsigned mtu() const { return mtu_; } // 0: the kernel's defaults
+    // The device the sender's traffic leaves by, as read back after set-up (MTU, TX
+    // checksum offload, scatter-gather); nullopt for nic (the host's devices).
+    const std::optional<SendDevice>& sender_device() const { return sender_device_; }
     // Distinct namespace inode numbers of the lab, for filtering kernel events.
     std::vector<uint64_t> namespace_inodes() const;
     // The same with the role each plays: "sender", "router", "receiver" (one namespace
@@ -49,6 +55,8 @@ class Lab {
 
   private:
     Lab() = default;
+    // The namespaces, links, addresses and routes of `transport`.
+    static std::unique_ptr<Lab> build(Transport transport, const std::string& peer, unsigned mtu);
     Transport transport_ = Transport::veth;
     std::unique_ptr<NetNs> sender_;
     std::unique_ptr<NetNs> router_;   // forward only
@@ -58,6 +66,7 @@ class Lab {
     unsigned mtu_ = 0;
     std::string sender_ifname_;
     std::string receiver_ifname_;
+    std::optional<SendDevice> sender_device_;
 };
 
 // Splits "HOST:PORT" (IPv4 dotted quad); throws UsageError naming the bad text.

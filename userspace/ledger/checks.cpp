@@ -5,6 +5,7 @@
 #include "common/format.h"
 #include "ledger/copy_model.h"
 #include "ledger/paths_checks.h"
+#include "ledger/udp_fallback.h"
 
 namespace copyscope {
 namespace {
@@ -219,6 +220,14 @@ void receive_path_seen(const CheckContext& c, CheckLog& log) {
 bool deferred_matches(const ZerocopyStats& z, const Tally& t, uint64_t on_path,
                       const Tolerance& tol, std::string& detail) {
     const uint64_t pinned = t.pinned;
+    if (pinned == 0 && t.udp) {
+        // Copied at send into page fragments (corked appends), a datagram keeps its send's
+        // ubuf_info; skb_orphan_frags_rx copies any zerocopy skb's fragments at delivery.
+        detail += "; nothing pinned: only bytes copied at send into page fragments can be "
+                  "copied again on the receive path, at most the " +
+                  format_bytes(t.fallback) + " copied at send";
+        return t.deferred_total <= t.fallback;
+    }
     if (pinned == 0) {
         detail += "; nothing pinned, so no deferred copy expected";
         return t.deferred_total == 0; // nothing pinned: COPIED means copied at send time
@@ -314,6 +323,11 @@ void copies_per_byte_model(const CheckContext& c, CheckLog& log) {
                               : c.tally.sites.no_sg > 0
                                   ? "model undefined: copies in software segmentation without "
                                     "scatter-gather are not flagged COPIED"
+                              : udp_recopied(c.tally)
+                                  ? "model undefined: a COPIED completion counts one copy, but "
+                                    "udp bytes copied at send into page fragments were copied "
+                                    "again on the receive path (the skb kept its zerocopy "
+                                    "ubuf_info)"
                                   : "model undefined (zero-copy cell without completions)");
     const double expected = *L.copies_per_byte_expected;
     log.add(name, within(*measured, expected, ledger_tolerance),
@@ -372,6 +386,8 @@ constexpr LedgerCheck all_checks[] = {
     // sendfile and io_uring (paths_checks.h)
     deferred_vs_usage_flags,
     kernel_uring_notifications,
+    // udp: the zerocopy fallback's cause (udp_fallback.h)
+    udp_fallback_matches_rules,
 };
 
 } // namespace

@@ -168,7 +168,8 @@ std::optional<IoUringStats> model_usage_flags(const LedgerInput& in, const Ledge
 void copies_per_byte(Ledger& L, const LedgerInput& in, const Tally& t) {
     const AppCounts& app = in.app;
     L.copies_per_byte_expected = expected_copies_per_byte(
-        in.strategy, app, in.zerocopy, !t.far, t.sites.beside_path() > 0 || t.sites.no_sg > 0,
+        in.strategy, app, in.zerocopy, !t.far,
+        t.sites.beside_path() > 0 || t.sites.no_sg > 0 || udp_recopied(t),
         model_usage_flags(in, L), in.protocol == Protocol::udp || in.receive == Receive::zerocopy);
     L.copy_model = copy_model_words(in.strategy, !t.far);
     if (app.bytes_sent == 0) {

@@ -4,6 +4,7 @@
 #include "ledger/figures.h"
 #include "ledger/paths_verdict.h"
 #include "ledger/tally.h"
+#include "ledger/udp_fallback.h"
 #include "ledger/verdict.h"
 
 namespace copyscope {
@@ -12,6 +13,7 @@ LedgerResult compute_ledger(const LedgerInput& in) {
     const Tally t = tally(in);
     LedgerResult out;
     out.ledger = ledger_figures(in, t);
+    out.ledger.udp_zerocopy_send = udp_zerocopy_send(in, t);
     CheckLog log = run_checks(CheckContext{in, t, out.ledger});
     out.checks = std::move(log.evaluated);
     out.ledger.checks_not_evaluated = std::move(log.skipped);

@@ -35,6 +35,18 @@ struct TracerView {
     uint64_t missed_events = 0; // BPF program runs the kernel skipped (recursion)
 };
 
+// A udp cell's send settings, for the rules of __ip_append_data: one datagram's payload (or
+// one GSO send's), GSO, corking, and the sending device as the lab read it back.
+struct UdpSendSettings {
+    uint64_t datagram_bytes = 0;
+    uint32_t gso = 0;
+    bool corked = false;
+    std::optional<SendDevice> device; // nullopt: not read
+};
+
+// The settings of a udp cell (its largest send), with the device the lab read.
+UdpSendSettings udp_send_settings(const CellSpec& spec, std::optional<SendDevice> device);
+
 struct LedgerInput {
     Strategy strategy = Strategy::one_copy;
     Transport transport = Transport::veth;
@@ -54,6 +66,7 @@ struct LedgerInput {
     // Bytes of the sends that can straddle the start of the counting (the connections carry
     // on from a warm-up: one message per connection); 0 when the counting starts idle.
     uint64_t straddling_bytes = 0;
+    std::optional<UdpSendSettings> udp_send; // udp cells
 };
 
 struct LedgerResult {

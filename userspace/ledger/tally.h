@@ -78,6 +78,13 @@ struct Tally {
     size_t recopied_side = 0;            // the side the re-copies are taken off
 };
 
+// udp: bytes copied at send and copied again on the receive path (nothing was pinned, yet
+// zerocopy skbs with fragments arrived: corked appends copied into page fragments keep the
+// send's ubuf_info, and skb_orphan_frags_rx copies them at delivery).
+inline bool udp_recopied(const Tally& t) {
+    return t.udp && t.pinned == 0 && t.deferred && t.deferred_total > 0;
+}
+
 inline constexpr const char* far_reason =
     "the receiver is outside this kernel (nic): its copies are not seen here";
 

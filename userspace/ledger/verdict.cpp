@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/format.h"
+#include "ledger/udp_fallback.h"
 
 namespace copyscope {
 
@@ -80,6 +81,14 @@ void site_shares(const LedgerInput& in, const Tally& t, std::vector<Share>& wher
         if (bytes) where.emplace_back(bytes, text);
 }
 
+// The udp fallback's cause as the ledger names it, or why it cannot.
+std::string udp_cause_in_words(const LedgerInput& in, const Tally& t) {
+    const auto u = udp_zerocopy_send(in, t);
+    if (!u) return "cause not named: the cell's send settings are not known";
+    if (!u->cause) return "cause not named: " + u->cause.reason();
+    return *u->cause + " (" + std::string(to_string(u->cause.evidence())) + ")";
+}
+
 // The copies, as "<share> of zerocopy bytes copied <where>": at send time first, then the
 // later copies, the largest share first.
 std::string copies_in_words(const LedgerInput& in, const Tally& t) {
@@ -88,11 +97,14 @@ std::string copies_in_words(const LedgerInput& in, const Tally& t) {
     const uint64_t route = t.fallback - t.no_sockopt;
     if (route > 0)
         parts.push_back(format_percent(100.0 * route / zc_bytes) +
-                        (t.udp ? " of zerocopy bytes copied at send time (udp fallback: a "
-                                 "datagram above the MTU without GSO, corked, or no "
-                                 "scatter-gather or checksum offload on the route)"
+                        (t.udp ? " of zerocopy bytes copied at send time (udp fallback: " +
+                                     udp_cause_in_words(in, t) + ")"
                                : " of zerocopy bytes copied at send time (the route has no "
                                  "scatter-gather)"));
+    if (udp_recopied(t))
+        parts.push_back("then the bytes copied at send into page fragments copied a second time "
+                        "on the receive path (the datagram kept its send's zerocopy ubuf_info, "
+                        "so skb_orphan_frags_rx copies its fragments), as follows");
     if (t.no_sockopt > 0)
         parts.push_back(format_percent(100.0 * t.no_sockopt / zc_bytes) +
                         " of zerocopy bytes copied at send time (MSG_ZEROCOPY without "

@@ -30,6 +30,32 @@ std::optional<NamespaceRole> namespace_role_from_string(std::string_view text) {
     return std::nullopt;
 }
 
+namespace {
+constexpr UdpFallbackRule all_rules[] = {UdpFallbackRule::above_mtu, UdpFallbackRule::corked,
+                                         UdpFallbackRule::no_checksum_offload,
+                                         UdpFallbackRule::no_scatter_gather};
+} // namespace
+
+std::string_view to_string(UdpFallbackRule r) {
+    switch (r) {
+    case UdpFallbackRule::above_mtu:
+        return "above_mtu";
+    case UdpFallbackRule::corked:
+        return "corked";
+    case UdpFallbackRule::no_checksum_offload:
+        return "no_checksum_offload";
+    case UdpFallbackRule::no_scatter_gather:
+        return "no_scatter_gather";
+    }
+    return "?";
+}
+
+std::optional<UdpFallbackRule> udp_fallback_rule_from_string(std::string_view text) {
+    for (UdpFallbackRule r : all_rules)
+        if (to_string(r) == text) return r;
+    return std::nullopt;
+}
+
 const HookUse* Ledger::hook(std::string_view name) const {
     for (const HookUse& h : hooks)
         if (h.hook == name) return &h;

@@ -211,6 +211,44 @@ struct SendLimits {
     bool operator==(const SendLimits&) const = default;
 };
 
+// The device a cell's datagrams leave by (the sender's end of the lab), as the lab read it
+// back from the kernel: what __ip_append_data (net/ipv4/ip_output.c) looks at.
+struct SendDevice {
+    std::string name;
+    unsigned mtu = 0;
+    bool tx_checksum = true;    // NETIF_F_HW_CSUM or NETIF_F_IP_CSUM on (ETHTOOL_GTXCSUM)
+    bool scatter_gather = true; // NETIF_F_SG on (ETHTOOL_GSG)
+
+    bool operator==(const SendDevice&) const = default;
+};
+
+// The conditions __ip_append_data sets for pinning a MSG_ZEROCOPY datagram (CHECKSUM_PARTIAL
+// and NETIF_F_SG), each as the rule a datagram that fails it breaks: then the kernel copies
+// it at send and clears its ubuf_info's zerocopy bit.
+enum class UdpFallbackRule {
+    above_mtu,           // length + IP header > route MTU, without GSO
+    corked,              // MSG_MORE or UDP_CORK without GSO, or an append to a pending datagram
+    no_checksum_offload, // the device has neither NETIF_F_HW_CSUM nor NETIF_F_IP_CSUM
+    no_scatter_gather,   // the device has no NETIF_F_SG
+};
+std::string_view to_string(UdpFallbackRule r);
+std::optional<UdpFallbackRule> udp_fallback_rule_from_string(std::string_view text);
+
+// A udp zero-copy cell: which rules its settings break, and whether the kernel did as they
+// predict (every MSG_ZEROCOPY byte copied at send when one applies, none otherwise).
+struct UdpZerocopySend {
+    uint64_t datagram_bytes = 0; // payload of one datagram (or one GSO send)
+    uint32_t gso = 0;
+    bool corked = false;
+    std::optional<SendDevice> device;   // nullopt: not read
+    std::vector<UdpFallbackRule> rules; // empty: the datagrams should be pinned
+    // The named cause: "none" or the rules in words, with its evidence; unsupported with
+    // why when the bytes were not measured or disagree with the rules.
+    Measured<std::string> cause;
+
+    bool operator==(const UdpZerocopySend&) const = default;
+};
+
 // A check that could not be evaluated, and why.
 struct SkippedCheck {
     std::string check;
@@ -239,6 +277,7 @@ struct Ledger {
     std::optional<ZerocopyNotifications> zerocopy_notifications; // zero-copy cells
     std::optional<UringNotifications> io_uring_notifications;    // io_uring cells
     std::optional<SendLimits> send_limits;                       // zero-copy cells
+    std::optional<UdpZerocopySend> udp_zerocopy_send;            // udp zero-copy cells
     Measured<double> copies_per_byte;
     std::optional<double> this_host_copies_per_byte; // nic
     std::optional<CopiesPerByteParts> copies_per_byte_parts;

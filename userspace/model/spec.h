@@ -85,6 +85,11 @@ struct CellSpec {
     double precision = 0.03;
     Protocol protocol = Protocol::tcp;
     uint32_t udp_gso = 0; // udp: UDP_SEGMENT size; 0: none
+    // udp: each datagram built from its fields, all but the last sent with MSG_MORE (the
+    // kernel corks them into one datagram: udp_sendmsg's corkreq).
+    bool udp_cork = false;
+    // The sender's veth without TX checksum offload (ETHTOOL_STXCSUM off), for the cell only.
+    bool tx_checksum_off = false;
     Receive receive = Receive::copy;
 
     bool operator==(const CellSpec&) const = default;

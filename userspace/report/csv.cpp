@@ -68,6 +68,9 @@ const std::vector<CsvColumn>& csv_columns() {
         // The udp and zerocopy-receive paths.
         {"protocol", "/protocol"},
         {"udp_gso_bytes", "/udp_gso"},
+        {"udp_cork", "/udp_cork"},
+        {"tx_checksum", "/tx_checksum"},
+        {"udp_fallback_cause", "/ledger/udp_zerocopy_send/cause"},
         {"receive", "/receive"},
         {"udp_datagrams_sent", "/udp/datagrams_sent"},
         {"udp_datagrams_dropped", "/udp/datagrams_dropped"},

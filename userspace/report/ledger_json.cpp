@@ -92,6 +92,25 @@ json send_limits_json(const SendLimits& l) {
     return j;
 }
 
+json udp_zerocopy_send_json(const UdpZerocopySend& u) {
+    json j = {{"datagram_bytes", u.datagram_bytes}, {"gso", u.gso}, {"corked", u.corked}};
+    j["device"] = u.device ? json{{"name", u.device->name},
+                                  {"mtu", u.device->mtu},
+                                  {"tx_checksum", u.device->tx_checksum},
+                                  {"scatter_gather", u.device->scatter_gather}}
+                           : unsupported_json("the sending device's features were not read");
+    j["rules"] = json::array();
+    for (UdpFallbackRule r : u.rules)
+        j["rules"].push_back(std::string(to_string(r)));
+    j["expected"] = u.rules.empty() ? "pinned" : "copied_at_send";
+    j["cause"] = measured_json(u.cause);
+    if (u.cause) {
+        j["cause_evidence"] = std::string(to_string(u.cause.evidence()));
+        j["cause_basis"] = u.cause.source();
+    }
+    return j;
+}
+
 void copies_per_byte_json(const Ledger& L, json& j) {
     j["copies_per_byte"] = measured_json(L.copies_per_byte);
     if (L.this_host_copies_per_byte) j["this_host_copies_per_byte"] = *L.this_host_copies_per_byte;
@@ -179,6 +198,7 @@ json to_json(const Ledger& L) {
     if (L.io_uring_notifications)
         j["io_uring_notifications"] = uring_notifications_json(*L.io_uring_notifications);
     if (L.send_limits) j["send_limits"] = send_limits_json(*L.send_limits);
+    if (L.udp_zerocopy_send) j["udp_zerocopy_send"] = udp_zerocopy_send_json(*L.udp_zerocopy_send);
     copies_per_byte_json(L, j);
     j["deferred_copy_percent"] = optional_json(L.deferred_copy_percent);
     j["checks_not_evaluated"] = json::array();

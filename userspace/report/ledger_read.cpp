@@ -151,6 +151,26 @@ SendLimits send_limits_from_json(const JsonIn& j) {
     return l;
 }
 
+UdpZerocopySend udp_zerocopy_send_from_json(const JsonIn& j) {
+    UdpZerocopySend u;
+    u.datagram_bytes = j.get_or<uint64_t>("datagram_bytes", 0);
+    u.gso = j.get_or<uint32_t>("gso", 0);
+    u.corked = j.get_or("corked", false);
+    if (auto d = j.find("device"); d && !d->unsupported())
+        u.device = SendDevice{d->get<std::string>("name"), d->get<unsigned>("mtu"),
+                              d->get<bool>("tx_checksum"), d->get<bool>("scatter_gather")};
+    if (auto rules = j.find("rules"))
+        for (const JsonIn& r : rules->elements())
+            u.rules.push_back(
+                r.as_enum<UdpFallbackRule>(udp_fallback_rule_from_string, "udp fallback rule"));
+    u.cause = j.measured<std::string>("cause");
+    if (u.cause)
+        u.cause = Measured<std::string>(
+            *u.cause, j.at("cause_evidence").as_enum<Evidence>(evidence_from_string, "evidence"),
+            j.get_or<std::string>("cause_basis", ""));
+    return u;
+}
+
 void copies_per_byte_from_json(const JsonIn& j, Ledger& L) {
     // As the ledger sets it: the deferred copy's hook counts only where it adds a copy.
     const bool deferred = L.figures.deferred_copy_bytes.value_or(0) > 0;
@@ -257,6 +277,7 @@ Ledger ledger_from_json(const JsonIn& j, const CellSpec& cell) {
     if (auto u = j.find("io_uring_notifications"))
         L.io_uring_notifications = uring_notifications_from_json(*u);
     if (auto l = j.find("send_limits")) L.send_limits = send_limits_from_json(*l);
+    if (auto u = j.find("udp_zerocopy_send")) L.udp_zerocopy_send = udp_zerocopy_send_from_json(*u);
     copies_per_byte_from_json(j, L);
     L.deferred_copy_percent = j.optional<double>("deferred_copy_percent");
     if (auto skipped = j.find("checks_not_evaluated"))

@@ -41,7 +41,11 @@ json spec_json(const CellSpec& s) {
     j["verify_payload"] = s.verify_payload;
     j["pattern"] = to_string(s.pattern);
     j["protocol"] = to_string(s.protocol);
-    if (s.protocol == Protocol::udp) j["udp_gso"] = s.udp_gso;
+    if (s.protocol == Protocol::udp) {
+        j["udp_gso"] = s.udp_gso;
+        j["udp_cork"] = s.udp_cork;
+        j["tx_checksum"] = s.tx_checksum_off ? "off" : "on";
+    }
     j["receive"] = to_string(s.receive);
     return j;
 }
@@ -61,6 +65,8 @@ CellSpec spec_from_json(const JsonIn& j) {
     if (j.has("protocol"))
         s.protocol = j.at("protocol").as_enum<Protocol>(protocol_from_string, "protocol");
     s.udp_gso = j.get_or<uint32_t>("udp_gso", 0);
+    s.udp_cork = j.get_or("udp_cork", false);
+    s.tx_checksum_off = j.get_or<std::string>("tx_checksum", "on") == "off";
     if (j.has("receive"))
         s.receive = j.at("receive").as_enum<Receive>(receive_from_string, "receive");
     return s;

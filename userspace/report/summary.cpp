@@ -114,6 +114,8 @@ std::string strategy_label(const CellSpec& s) {
     std::string name(to_string(s.strategy));
     if (s.protocol == Protocol::udp) name += " udp";
     if (s.protocol == Protocol::udp && s.udp_gso > 0) name += " gso " + std::to_string(s.udp_gso);
+    if (s.protocol == Protocol::udp && s.udp_cork) name += " cork";
+    if (s.protocol == Protocol::udp && s.tx_checksum_off) name += " no-txcsum";
     if (s.receive == Receive::zerocopy) name += " zerocopy-rx";
     return name;
 }

@@ -155,7 +155,8 @@ CellResult run_cell(const CellSpec& spec, const std::vector<CellObserver*>& obse
     CellResult result;
     result.spec = spec;
     auto lab = Lab::create(spec.transport, spec.peer,
-                           spec.receive == Receive::zerocopy ? kZerocopyReceiveMtu : 0);
+                           spec.receive == Receive::zerocopy ? kZerocopyReceiveMtu : 0,
+                           !spec.tx_checksum_off);
     ThreadPlacement placement;
     placement.cpus = allowed_cpus();
     placement.how = resolve_placement(options.cpu_placement, spec, placement.cpus.size());

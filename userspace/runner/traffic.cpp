@@ -191,7 +191,7 @@ CellTraffic::CellTraffic(const CellSpec& spec, const Lab& lab, const RunnerOptio
       meet_(std::ptrdiff_t(spec.threads) * (remote_ ? 1 : 2) + 1) {
     std::optional<UdpOptions> udp;
     if (spec.protocol == Protocol::udp) {
-        datagrams_ = plan_datagrams(spec.message_size, spec.udp_gso);
+        datagrams_ = plan_datagrams(spec.message_size, spec.udp_gso, spec.udp_cork);
         receiver_ns_ = &lab.receiver_ns();
         udp = UdpOptions{spec.udp_gso, kUdpReceiveBuffer};
     }

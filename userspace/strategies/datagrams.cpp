@@ -24,10 +24,14 @@ std::map<uint32_t, uint64_t> DatagramPlan::sizes_of(uint64_t messages) const {
     return out;
 }
 
-DatagramPlan plan_datagrams(uint64_t message_size, uint32_t gso) {
+DatagramPlan plan_datagrams(uint64_t message_size, uint32_t gso, bool corked) {
     DatagramPlan p;
     p.message_size = message_size;
     p.gso = gso;
+    p.corked = corked;
+    if (corked && gso > 0)
+        throw UsageError("--udp-cork: not with --udp-gso (a corked GSO datagram's later pieces "
+                         "are copied while its first is pinned, under one ubuf_info)");
     if (gso == 0) {
         if (message_size > kMaxUdpPayload)
             throw UsageError("udp: a " + std::to_string(message_size) +
@@ -118,11 +122,34 @@ void send_one(int fd, const iovec* iov, size_t n, size_t bytes, int flags,
     }
 }
 
+// One datagram corked: each non-empty piece its own sendmsg, all but the last with
+// MSG_MORE (udp_sendmsg's corkreq; the kernel appends them to the pending datagram and sends
+// it with the last). Zero-length pieces are skipped: a MSG_ZEROCOPY send of nothing takes
+// no notification id.
+uint64_t send_corked(int fd, const iovec* part, size_t n, int flags,
+                     const std::function<void()>& on_call,
+                     const std::function<void()>& on_enobufs) {
+    size_t last = n;
+    for (size_t i = 0; i < n; ++i)
+        if (part[i].iov_len > 0) last = i;
+    if (last == n) return 0;
+    uint64_t calls = 0;
+    for (size_t i = 0; i <= last; ++i) {
+        if (part[i].iov_len == 0) continue;
+        send_one(fd, &part[i], 1, part[i].iov_len, flags | (i < last ? MSG_MORE : 0), on_enobufs);
+        ++calls;
+        if (on_call) on_call();
+    }
+    return calls;
+}
+
 } // namespace
 
 uint64_t send_datagrams(int fd, const iovec* iov, size_t iovcnt, const DatagramPlan& plan,
                         int flags, const std::function<void()>& on_call,
                         const std::function<void()>& on_enobufs) {
+    if (plan.corked && iovcnt < 2)
+        throw RunError("udp: a corked datagram needs its fields apart (two-copy sends one buffer)");
     uint64_t calls = 0;
     size_t field = 0, skip = 0; // where the next send starts: iov[field] + skip
     for (uint32_t piece : plan.sends) {
@@ -140,8 +167,10 @@ uint64_t send_datagrams(int fd, const iovec* iov, size_t iovcnt, const DatagramP
             }
         }
         if (left > 0) throw RunError("udp: the message is shorter than its datagram plan");
-        if (!(flags & MSG_ZEROCOPY) || plan.gso == 0 ||
-            pages_spanned(part.data(), n) <= kMaxSkbFrags) {
+        if (plan.corked) {
+            calls += send_corked(fd, part.data(), n, flags, on_call, on_enobufs);
+        } else if (!(flags & MSG_ZEROCOPY) || plan.gso == 0 ||
+                   pages_spanned(part.data(), n) <= kMaxSkbFrags) {
             send_one(fd, part.data(), n, piece, flags, on_enobufs);
             ++calls;
             if (on_call) on_call();

@@ -17,6 +17,9 @@ namespace copyscope {
 struct DatagramPlan {
     uint64_t message_size = 0;
     uint32_t gso = 0;
+    // Each datagram appended field by field, all but its last piece with MSG_MORE: the
+    // kernel corks them into one datagram (udp_sendmsg) and sends it with the last.
+    bool corked = false;
     std::vector<uint32_t> sends;           // payload of each sendmsg of one message
     std::vector<uint32_t> segments;        // the datagrams the receiver gets from one message
     std::vector<uint64_t> segment_offsets; // where each starts in its message
@@ -29,11 +32,12 @@ struct DatagramPlan {
 };
 
 // Throws UsageError when the message cannot be sent this way (above 65507 bytes without
-// GSO, a GSO size of 0 or above 65507).
-DatagramPlan plan_datagrams(uint64_t message_size, uint32_t gso);
+// GSO, a GSO size of 0 or above 65507, corked with GSO).
+DatagramPlan plan_datagrams(uint64_t message_size, uint32_t gso, bool corked = false);
 
 // Sends one message, held in `iov`, as the plan's sendmsg calls (`flags` | MSG_NOSIGNAL);
-// returns the number of calls. A datagram is sent whole or not at all. `on_call` runs after
+// returns the number of calls. A datagram is sent whole or not at all; corked, as one call
+// per non-empty piece of `iov` it spans (RunError when `iov` is one buffer). `on_call` runs after
 // each; `on_enobufs` (may be empty: then ENOBUFS is an error) runs before a refused call is
 // retried.
 uint64_t send_datagrams(int fd, const iovec* iov, size_t iovcnt, const DatagramPlan& plan,

@@ -83,6 +83,7 @@ class TracerObserver final : public CellObserver {
         sender_ns_ = lab.sender_ns().inode();
         receiver_ns_ = lab.receiver_ns().inode();
         router_ns_ = lab.router_ns() ? lab.router_ns()->inode() : 0;
+        sender_device_ = lab.sender_device();
         nic_peer_.clear();
         if (!bpf_) return;
         try {
@@ -117,6 +118,8 @@ class TracerObserver final : public CellObserver {
         in.io_uring = result.io_uring;
         in.kernel_release = kernel_features().release;
         in.send_limits = send_limits_;
+        if (result.spec.protocol == Protocol::udp)
+            in.udp_send = udp_send_settings(result.spec, sender_device_);
         if (result.spec.warmup_seconds > 0)
             in.straddling_bytes = uint64_t(result.spec.threads) * result.spec.message_size;
         if (bpf_) {
@@ -245,6 +248,7 @@ class TracerObserver final : public CellObserver {
     uint64_t router_ns_ = 0;
     std::string nic_peer_; // nic: "ADDR:PORT" of the sink; empty otherwise
     std::optional<SendLimits> send_limits_;
+    std::optional<SendDevice> sender_device_; // udp cells: what __ip_append_data looks at
 
     // The programs' cost: the kernel's run-time statistics, on from cell_begin to cell_end;
     // each program's figures then; why they could not be read then, if they could not.
