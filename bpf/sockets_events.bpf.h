@@ -290,6 +290,16 @@ int BPF_PROG(cs_trace_udp_send, struct sock *sk, int ret, int flags)
 	return 0;
 }
 
+/* The end of a TCP recvmsg where fexit loads (6.1 has no sock_recv_length): the same
+ * settling, with the socket as tcp_recvmsg's own argument. Where both load, the first settles
+ * and the second finds nothing held. */
+SEC("fexit/tcp_recvmsg")
+int BPF_PROG(cs_trace_recv_settle, struct sock *sk)
+{
+	trace_recv_settle(sk);
+	return 0;
+}
+
 /* UDP receive copies: udp_recvmsg copies linear skbs with copy_to_iter, never through
  * skb_copy_datagram_iovec; sock_recv_length (6.3+) reports every datagram's bytes. TCP's are
  * counted at skb_copy_datagram_iovec (cs_recv), and settled here for a socket not yet in the

@@ -261,6 +261,34 @@ std::vector<HookForm> udp_send_forms() {
     };
 }
 
+// The copy is seen at skb_copy_datagram_iovec with only the skb's socket, which trace cannot
+// give a cookie to: a socket in scope whose first use is a receive has its copies held until
+// the recvmsg ends with the socket as an argument (fexit tcp_recvmsg, or sock_recv_length).
+std::vector<HookForm> receive_forms() {
+    const std::string copy = "len at skb_copy_datagram_iovec, the copy to the iovec, and whether "
+                             "the skb still carried user pages";
+    const Requirement at_copy{AttachKind::tp_btf, {"skb_copy_datagram_iovec"}};
+    return {
+        {tp_btf,
+         false,
+         exact,
+         copy + "; a socket first seen receiving enters the table at fexit tcp_recvmsg",
+         {at_copy, {AttachKind::fexit, {"tcp_recvmsg"}}},
+         {"cs_recv", "cs_trace_recv_settle"},
+         {},
+         HookPurpose::trace},
+        {tp_btf,
+         true,
+         exact,
+         copy + "; a socket first seen receiving enters the table at sock_recv_length (6.3+)",
+         {at_copy, {AttachKind::tp_btf, {"sock_recv_length"}}},
+         {"cs_recv", "cs_trace_recv_len"},
+         {},
+         HookPurpose::trace},
+        {tp_btf, true, exact, copy, {at_copy}, {"cs_recv"}, {}, HookPurpose::run},
+    };
+}
+
 std::vector<HookForm> udp_receive_forms() {
     return {
         {fexit,
@@ -324,11 +352,7 @@ const std::vector<HookSpec>& hook_catalog() {
                          "and tcp_probe's rcv_nxt for bytes received before",
                          {"netif_receive_skb", "tcp_probe", "kfree_skb"},
                          {"cs_rx", "cs_delivery", "cs_drop"})},
-        {hook_receive, "bytes copied from skbs to the receiver",
-         tracepoint_form(exact,
-                         "len at skb_copy_datagram_iovec, the copy to the iovec, and whether "
-                         "the skb still carried user pages",
-                         {"skb_copy_datagram_iovec"}, {"cs_recv"})},
+        {hook_receive, "bytes copied from skbs to the receiver", receive_forms()},
         {hook_retransmits, "bytes TCP sent again",
          tracepoint_form(exact,
                          "skb->len at tcp_retransmit_skb, attempts that failed left out (its "
