@@ -73,6 +73,16 @@ struct {
 	__type(value, struct cs_sock_value);
 } cs_trace_scratch SEC(".maps");
 
+/* A socket's own entry key, kept on the socket itself where it enters the table: the cgroup
+ * getsockopt program (TCP_ZEROCOPY_RECEIVE) sees the socket only as a bpf_sock, cannot take
+ * its cookie (cg_sockopt_func_proto has no get_socket_cookie) but can read its storage. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct cs_sock_key);
+} cs_trace_sk_key SEC(".maps");
+
 #define CS_AF_INET 2
 #define CS_AF_INET6 10
 
@@ -238,6 +248,16 @@ static __always_inline struct cs_counters *trace_other(void)
 	return bpf_map_lookup_elem(&cs_trace_other, &zero);
 }
 
+/* Keeps the own-namespace key on the socket (bpf_sk_storage_get for tracing programs, 5.11+;
+ * NULL in hardirq or for a socket being freed: that socket's getsockopt bytes are missed). */
+static __always_inline void trace_remember(const struct sock *sk, const struct cs_sock_key *key)
+{
+	struct cs_sock_key *kept =
+		bpf_sk_storage_get(&cs_trace_sk_key, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (kept)
+		*kept = *key;
+}
+
 /* Creates the entry `key` for `sk`; with `owner`, the current task is recorded as the process
  * using it. A full table gives the "other" counters. */
 static __always_inline struct cs_sock_value *trace_insert(const struct cs_sock_key *key,
@@ -284,6 +304,8 @@ static __always_inline struct cs_counters *cs_trace_counters(const struct sock *
 	struct cs_sock_value *v = trace_insert(&key, sk, false, &full);
 	if (full)
 		return trace_other();
+	if (v)
+		trace_remember(sk, &key);
 	return trace_counters_of(v);
 }
 
@@ -371,8 +393,9 @@ static __always_inline void cs_trace_claim(const struct sock *sk)
 		return;
 	trace_cookie(sk, &key);
 	bool full = false;
-	trace_insert(&key, sk, true, &full);
-	if (full)
+	if (trace_insert(&key, sk, true, &full))
+		trace_remember(sk, &key);
+	else if (full)
 		trace_other();
 }
 

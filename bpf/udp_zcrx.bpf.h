@@ -145,6 +145,28 @@ struct {
 #define CS_SOL_TCP 6
 #define CS_TCP_ZEROCOPY_RECEIVE 35 /* include/uapi/linux/tcp.h */
 
+static __always_inline struct cs_counters *zcrx_lab_counters(struct bpf_sockopt *ctx)
+{
+	__u64 cookie = bpf_get_netns_cookie(ctx);
+	__u32 *slot = bpf_map_lookup_elem(&cs_netns_cookie, &cookie);
+	return slot ? bpf_map_lookup_elem(&cs_counters, slot) : NULL;
+}
+
+/* trace: the socket's own entry, by the key kept on the socket where it entered the table
+ * (trace_remember). A socket not yet in the table (never seen sending or receiving through
+ * the other programs) is not counted: its cookie cannot be made here. */
+static __always_inline struct cs_counters *zcrx_trace_counters(struct bpf_sockopt *ctx)
+{
+	struct bpf_sock *sk = ctx->sk;
+	if (!sk)
+		return NULL;
+	struct cs_sock_key *key = bpf_sk_storage_get(&cs_trace_sk_key, sk, 0, 0);
+	if (!key)
+		return NULL;
+	struct cs_sock_key k = *key;
+	return trace_counters_of(bpf_map_lookup_elem(&cs_trace_socks, &k));
+}
+
 /* do_tcp_getsockopt runs the cgroup getsockopt programs after tcp_zerocopy_receive with the
  * kernel's own struct tcp_zerocopy_receive (BPF_CGROUP_RUN_PROG_GETSOCKOPT_KERN, 6.1 too):
  * its length is what was mapped. Always allows the call (returns 1). */
@@ -156,14 +178,24 @@ int cs_zcrx_getsockopt(struct bpf_sockopt *ctx)
 	struct tcp_zerocopy_receive *zc = ctx->optval;
 	if ((void *)(zc + 1) > ctx->optval_end)
 		return 1;
-	__u64 cookie = bpf_get_netns_cookie(ctx);
-	__u32 *slot = bpf_map_lookup_elem(&cs_netns_cookie, &cookie);
-	if (!slot)
-		return 1;
-	struct cs_counters *c = bpf_map_lookup_elem(&cs_counters, slot);
+	struct cs_counters *c = cs_tracing ? zcrx_trace_counters(ctx) : zcrx_lab_counters(ctx);
 	if (!c)
 		return 1;
 	c->v[CS_ZCRX_CALLS] += 1;
 	c->v[CS_ZCRX_MAPPED_BYTES] += zc->length;
 	return 1;
+}
+
+/* trace: a receiver that only maps (TCP_ZEROCOPY_RECEIVE, no recvmsg) enters the table here.
+ * tcp_zerocopy_receive calls tcp_rcv_space_adjust when it mapped or copied anything, inside
+ * the getsockopt call and before do_tcp_getsockopt runs the cgroup programs, so that call's
+ * bytes already find the entry. Every other caller (tcp_recvmsg_locked, tcp_read_sock) claims
+ * a socket that has bytes to read; with --pid, one called in softirq (tcp_read_sock from
+ * sockmap's parser) claims for whichever task was running, as any softirq claim would. */
+SEC("tp_btf/tcp_rcv_space_adjust")
+int BPF_PROG(cs_trace_rcv_claim, struct sock *sk)
+{
+	if (cs_tracing && BPF_CORE_READ_BITFIELD(sk, sk_protocol) == IPPROTO_TCP)
+		cs_trace_claim(sk);
+	return 0;
 }

@@ -359,6 +359,38 @@ TEST_F(TraceLab, MsgZerocopyProgramPinnedAndCompletionsAsRead) {
     EXPECT_EQ(program["completions"], program["sends"]);
 }
 
+// TCP_ZEROCOPY_RECEIVE traced: `copyscope run --receive zerocopy` (its own lab at MTU 61492,
+// its own tracer off) as COMMAND; the receiving connection's mapped bytes are what the
+// receiver counted itself, every call included (tcp_rcv_space_adjust puts a receiver that
+// only maps in the table before the getsockopt program runs).
+TEST_F(TraceLab, ZerocopyReceiveMappedPerConnection) {
+    const std::string report = temp_path("trace-zcrx.json");
+    const std::string cell = temp_path("run-zcrx.json");
+    const auto res =
+        run_copyscope({"trace", "-q",         "-o",       report, "--",        COPYSCOPE_BINARY,
+                       "run",   "--receive",  "zerocopy", "-s",   "zero-copy", "--size",
+                       "64K",   "-t",         "1",        "-b",   "8M",        "--transport",
+                       "veth",  "--no-trace", "-o",       cell},
+                      120);
+    ASSERT_EQ(res.status, 0) << res.err;
+    const json run = read_json(cell);
+    const uint64_t mapped = run["cells"][0]["receive_zerocopy"]["mapped_bytes"];
+    EXPECT_GT(mapped, 0u);
+    const json r = read_json(report);
+    EXPECT_EQ(r["hooks"]["receive_mapped"]["mechanism"], "cgroup_sockopt")
+        << r["hooks"]["receive_mapped"].dump();
+    std::vector<uint64_t> per_connection;
+    for (const json& p : r["processes"])
+        for (const json& c : p["connections"])
+            if (const json& m = c["ledger"]["zerocopy_receive_mapped_bytes"];
+                m.is_number_unsigned() && m.get<uint64_t>() > 0)
+                per_connection.push_back(m);
+    ASSERT_EQ(per_connection.size(), 1u) << r["processes"].dump();
+    EXPECT_EQ(per_connection[0], mapped);
+    EXPECT_EQ(r["totals"]["zerocopy_receive_mapped_bytes"], mapped);
+    EXPECT_EQ(r["totals"]["evidence"]["zerocopy_receive_mapped_bytes"], "exact");
+}
+
 // The tests' io_uring sender traced (`fixed`: from registered buffers): its one connection's
 // bytes and notifications are what it saw itself; the report, for the figures that differ.
 json TraceLab::traced_uring_send(uint16_t port, bool fixed) {

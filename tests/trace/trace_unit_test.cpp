@@ -83,6 +83,33 @@ TEST(TraceLedger, ZerocopyDeferredElsewhereAndCompletionsAsRead) {
     EXPECT_EQ(*f.completions.notifications, 1u);
 }
 
+// TCP_ZEROCOPY_RECEIVE per connection: exact from the getsockopt program; where it could not
+// be attached, unsupported with the attach's reason; UDP never maps.
+TEST(TraceLedger, ZerocopyReceiveMappedOrWhyNot) {
+    SocketRecord r = record(5, "rx", 5201, 40000);
+    r.own.recv_bytes = 4096;
+    r.own.zcrx_mapped_bytes = 61440;
+    const auto figures = [&](const std::vector<HookUse>& hooks) {
+        const TraceLedger L = assemble({r}, hooks, {}, [](uint64_t) { return ""; });
+        return L.processes.at(0).connections.at(0).ledger.zerocopy_receive_mapped_bytes;
+    };
+    std::vector<HookUse> hooks = tracepoint_hooks();
+    hooks.push_back(use(hook_receive_mapped, HookMechanism::cgroup_sockopt, Evidence::exact));
+    const Measured<uint64_t> mapped = figures(hooks);
+    ASSERT_TRUE(mapped);
+    EXPECT_EQ(*mapped, 61440u);
+    EXPECT_EQ(mapped.evidence(), Evidence::exact);
+
+    hooks.back().form = Unsupported{"attaching cs_zcrx_getsockopt: EPERM"};
+    const Measured<uint64_t> none = figures(hooks);
+    EXPECT_FALSE(none);
+    EXPECT_EQ(none.reason(), "attaching cs_zcrx_getsockopt: EPERM");
+
+    r.protocol = TraceProtocol::udp;
+    r.own.recv_bytes = 100;
+    EXPECT_FALSE(figures(tracepoint_hooks()));
+}
+
 TEST(TraceLedger, NothingCountedIsAnEmptyLedger) {
     const TraceLedger L = assemble({}, tracepoint_hooks(), {}, [](uint64_t) { return ""; });
     EXPECT_TRUE(L.processes.empty());

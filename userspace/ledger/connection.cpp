@@ -18,14 +18,15 @@ U64 by(const HookSource& hook, uint64_t value) {
 }
 
 struct Sources {
-    HookSource send, pinned_pages, deferred, receive, retransmits, completions, udp, uring;
+    HookSource send, pinned_pages, deferred, receive, retransmits, completions, udp, uring, mapped;
 
     explicit Sources(const std::vector<HookUse>& hooks)
         : send(hook_source(hooks, hook_send)), pinned_pages(hook_source(hooks, hook_pinned_pages)),
           deferred(hook_source(hooks, hook_deferred)), receive(hook_source(hooks, hook_receive)),
           retransmits(hook_source(hooks, hook_retransmits)),
           completions(hook_source(hooks, hook_completions)), udp(hook_source(hooks, hook_udp)),
-          uring(hook_source(hooks, hook_io_uring_notifications)) {}
+          uring(hook_source(hooks, hook_io_uring_notifications)),
+          mapped(hook_source(hooks, hook_receive_mapped)) {}
 };
 
 // How each protocol's bytes leave: TCP's split by the send hook, UDP's only counted.
@@ -244,8 +245,11 @@ TraceFigures connection_figures(const std::vector<HookUse>& hooks, const SocketC
     f.figures.pinned_pages = pinned_pages_figure(s.pinned_pages, counts.own);
     deferred(f, s, counts);
     completions(f, s, counts);
-    f.zerocopy_receive_mapped_bytes =
-        Unsupported{"bytes mapped by TCP_ZEROCOPY_RECEIVE are not traced by this version"};
+    // Counted by the cgroup getsockopt program once the socket is in the table; without it
+    // (no cgroup to attach to) the hook's reason says why.
+    f.zerocopy_receive_mapped_bytes = counts.protocol == TraceProtocol::udp
+                                          ? U64(Unsupported{"TCP_ZEROCOPY_RECEIVE is TCP only"})
+                                          : by(s.mapped, counts.own.zcrx_mapped_bytes);
     // The ledger's other figures (copy sites, delivery, pinned pages by address) are counted
     // per lab namespace by `run`, not per socket.
     for (const ByteFigureDef& d : byte_figures)

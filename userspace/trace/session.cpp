@@ -118,6 +118,7 @@ class Session {
 
   private:
     TraceTables tables() const;
+    std::string sockopt_cgroup_dir() const;
     void fill_scope_maps();
     void tick(bool show);
     TraceEnd wait_for_end();
@@ -168,7 +169,21 @@ TraceTables Session::tables() const {
         t.cgroup_level = uint32_t(scope_.cgroup->depth);
     }
     if (!scope_.netns.empty()) t.scope_flags |= CS_SCOPE_NETNS;
+    t.sockopt_cgroup_dir = sockopt_cgroup_dir();
     return t;
+}
+
+// Where TCP_ZEROCOPY_RECEIVE's getsockopt program attaches: the scope's cgroup (--cgroup,
+// COMMAND's own), else the hierarchy's root (--pid, --netns: their processes may be anywhere).
+// It counts only sockets already in the table, and its link goes with copyscope.
+std::string Session::sockopt_cgroup_dir() const {
+    if (scope_.cgroup) return scope_.cgroup->dir;
+    if (scope_.mount) return scope_.mount->mount_point;
+    try {
+        return find_cgroup2_mount().mount_point;
+    } catch (const std::exception&) {
+        return ""; // copyscope's own, which then says why it is unsupported
+    }
 }
 
 // The tracer with the trace's hooks; preferred forms that probed fine but fail in the real

@@ -17,8 +17,8 @@
 
 #include "common/errors.h"
 #include "common/unique_fd.h"
-#include "workload/cgroup.h"
 #include "copyscope_bpf.skel.h"
+#include "workload/cgroup.h"
 
 namespace copyscope {
 namespace {
@@ -131,6 +131,7 @@ void BpfTracer::configure_trace(const TraceTables& t) {
     skel_->rodata->cs_scope_flags = t.scope_flags;
     skel_->rodata->cs_scope_cgroup = t.cgroup_id;
     skel_->rodata->cs_scope_cgroup_level = t.cgroup_level;
+    sockopt_cgroup_dir_ = t.sockopt_cgroup_dir;
     int err = bpf_map__set_max_entries(skel_->maps.cs_trace_socks, t.max_entries);
     if (err) throw RunError(fail("sizing the per-socket table", -err));
 }
@@ -153,15 +154,19 @@ void BpfTracer::attach_cgroup_programs() {
     if (use == plan_.uses.end() || !use->form) return;
     std::string why;
     try {
-        const Cgroup2Mount mount = find_cgroup2_mount();
-        auto cg = cgroup_of_process(::getpid(), mount);
-        if (!cg) throw RunError("copyscope's own cgroup v2 is not found");
-        UniqueFd dir(::open(cg->dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!dir) throw RunError(errno_message("open " + cg->dir, errno));
+        std::string where = sockopt_cgroup_dir_;
+        if (where.empty()) {
+            auto cg = cgroup_of_process(::getpid(), find_cgroup2_mount());
+            if (!cg) throw RunError("copyscope's own cgroup v2 is not found");
+            where = cg->dir;
+        }
+        UniqueFd dir(::open(where.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!dir) throw RunError(errno_message("open " + where, errno));
         bpf_program* prog = bpf_object__find_program_by_name(skel_->obj, name);
         cgroup_link_ = prog ? bpf_program__attach_cgroup(prog, dir.get()) : nullptr;
-        if (!cgroup_link_) throw RunError(fail("attaching " + std::string(name) + " to " + cg->dir, errno));
-        use->form->targets = {"cgroup/getsockopt on " + cg->dir};
+        if (!cgroup_link_)
+            throw RunError(fail("attaching " + std::string(name) + " to " + where, errno));
+        use->form->targets = {"cgroup/getsockopt on " + where};
     } catch (const std::exception& e) {
         cgroup_link_ = nullptr;
         use->form = Unsupported{e.what()};

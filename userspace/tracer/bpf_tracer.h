@@ -26,6 +26,9 @@ struct TraceTables {
     uint64_t cgroup_id = 0;   // with CS_SCOPE_CGROUP: kn->id of the scope's cgroup
     uint32_t cgroup_level = 0;
     uint32_t max_entries = 0; // of the per-socket table
+    // The cgroup v2 directory the getsockopt program (TCP_ZEROCOPY_RECEIVE) attaches to; empty:
+    // copyscope's own, as `run` does.
+    std::string sockopt_cgroup_dir;
 };
 
 class BpfTracer {
@@ -92,6 +95,7 @@ class BpfTracer {
     std::optional<uint32_t> peer_slot_;
     uint64_t misses_at_watch_ = 0;
     bpf_link* cgroup_link_ = nullptr;
+    std::string sockopt_cgroup_dir_;
 };
 
 // The kernel's BPF run-time statistics (BPF_ENABLE_STATS, BPF_STATS_RUN_TIME), on while this

@@ -313,9 +313,11 @@ std::vector<HookForm> receive_mapped_forms() {
              true,
              exact,
              "the length of the kernel's own struct tcp_zerocopy_receive, read by a cgroup "
-             "getsockopt program on copyscope's cgroup after tcp_zerocopy_receive",
-             {},
-             {"cs_zcrx_getsockopt"},
+             "getsockopt program after tcp_zerocopy_receive, on copyscope's cgroup (trace: on the "
+             "scope's, or the root's for --pid and --netns; per socket, which "
+             "tcp_rcv_space_adjust puts in the table)",
+             {{AttachKind::tp_btf, {"tcp_rcv_space_adjust"}}},
+             {"cs_zcrx_getsockopt", "cs_trace_rcv_claim"},
              {}}};
 }
 
