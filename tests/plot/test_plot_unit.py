@@ -189,6 +189,23 @@ class CrossoverTest(unittest.TestCase):
         self.assertEqual((zero.challenger, zero.status), ("zero-copy", "never"))
 
 
+    def test_send_paths_are_each_answered_against_two_copy(self):
+        cells = []
+        for size, two, paths in ((4096, 2.0, 1.0), (65536, 2.0, 3.0)):
+            cells.append(make_cell("two-copy", size, 1, two))
+            for s in ("sendfile", "io-uring", "io-uring-zc", "io-uring-zc-fixed"):
+                cells.append(make_cell(s, size, 1, paths))
+        rep = model.parse_report(make_report(cells))
+        answers = cx.crossovers(rep.cells)
+        self.assertEqual(len(answers), 1)
+        got = {(x.challenger, x.baseline): (x.status, x.from_size) for x in answers[0].results}
+        for s in ("sendfile", "io-uring", "io-uring-zc", "io-uring-zc-fixed"):
+            self.assertEqual(got[(s, "two-copy")], ("from", 65536), s)
+        md = render([rep], rep.cells, [])
+        for s in ("sendfile", "io-uring", "io-uring-zc", "io-uring-zc-fixed"):
+            self.assertIn(f"{s} beats two-copy", md)
+
+
 class ExtractionTest(unittest.TestCase):
     def test_full_cell(self):
         c = model.parse_cell(make_cell("zero-copy", 65536, 2, 3.0, 0.3))
