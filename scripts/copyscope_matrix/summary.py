@@ -243,10 +243,17 @@ def path_answer(c, r):
         n, x = r["completions"], r["copied"] or 0
         if not n:
             return "SEND_ZC: no notification read"
-        word = ("effective" if x == 0 else "not effective" if x == n else "partly effective")
+        # On 6.10+ a notification stacked on an earlier request's skb is flagged with nothing
+        # copied: only the others say whether SEND_ZC avoided the copy.
+        stacked = led.stacked_copied or 0
+        own, own_n = x - stacked, n - stacked
+        word = ("effective" if own == 0 else "not effective" if own == own_n
+                else "partly effective")
         extra = ""
         if x and not fig("kernel_send_copy_bytes") and not fig("deferred_copy_bytes"):
             extra = "; no copy counted"
+        if x and stacked:
+            extra += f"; {stacked} of them stacked (6.10+: no skb of their own, nothing copied)"
         return f"SEND_ZC {word}: {x}/{n} notifications COPIED{extra}"
     if " udp" in strategy:
         pinned = fig("zerocopy_pinned_bytes") or 0

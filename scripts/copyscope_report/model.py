@@ -166,6 +166,9 @@ class Ledger:
     completions_copied: Optional[int]
     zerocopy_sends: Optional[int]
     verdict: Optional[str]
+    # io_uring SEND_ZC on 6.10+: notifications flagged COPIED only because they were stacked
+    # on an earlier request's skb (nothing copied); None where not classified
+    stacked_copied: Optional[int] = None
 
     def figure(self, name, namespace=None):
         """float, Unsupported or None."""
@@ -282,7 +285,13 @@ def parse_ledger(led):
         completions_copied=_int(zc.get("completions_copied")),
         zerocopy_sends=_int(zc.get("sends")),
         verdict=verdict if isinstance(verdict, str) else None,
+        stacked_copied=_stacked(uring),
     )
+
+
+def _stacked(uring):
+    s = uring.get("flagged_copied_stacked") if isinstance(uring, dict) else None
+    return _int(s.get("notifications")) if isinstance(s, dict) else None
 
 
 @dataclass(frozen=True)
