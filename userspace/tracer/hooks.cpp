@@ -308,17 +308,29 @@ std::vector<HookForm> udp_receive_forms() {
     };
 }
 
+// run counts the lab's namespaces; trace needs the socket in its table before the first
+// mapping, which tcp_rcv_space_adjust gives. That program fires on every TCP receive that
+// read data, so only trace loads it.
 std::vector<HookForm> receive_mapped_forms() {
+    const std::string what = "the length of the kernel's own struct tcp_zerocopy_receive, read "
+                             "by a cgroup getsockopt program after tcp_zerocopy_receive";
     return {{cgroup_sockopt,
              true,
              exact,
-             "the length of the kernel's own struct tcp_zerocopy_receive, read by a cgroup "
-             "getsockopt program after tcp_zerocopy_receive, on copyscope's cgroup (trace: on the "
-             "scope's, or the root's for --pid and --netns; per socket, which "
-             "tcp_rcv_space_adjust puts in the table)",
+             what + ", on the scope's cgroup, or the root's for --pid and --netns; per socket, "
+                    "which tcp_rcv_space_adjust puts in the table",
              {{AttachKind::tp_btf, {"tcp_rcv_space_adjust"}}},
              {"cs_zcrx_getsockopt", "cs_trace_rcv_claim"},
-             {}}};
+             {},
+             HookPurpose::trace},
+            {cgroup_sockopt,
+             true,
+             exact,
+             what + ", on copyscope's cgroup",
+             {},
+             {"cs_zcrx_getsockopt"},
+             {},
+             HookPurpose::run}};
 }
 
 // A hook with one tracepoint form.
