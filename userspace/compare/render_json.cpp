@@ -22,24 +22,6 @@ json figure_json(const Figure& f) {
     return nullptr;
 }
 
-json metric_json(const MetricDelta& m) {
-    json j = {{"group", m.group},
-              {"name", m.name},
-              {"label", m.label},
-              {"unit", m.unit},
-              {"direction", to_string(m.direction)},
-              {"a", figure_json(m.a)},
-              {"b", figure_json(m.b)},
-              {"change_percent", m.change ? json(*m.change) : json(nullptr)},
-              {"movement", to_string(m.movement)}};
-    if (m.a.kind == Figure::Kind::absent) j["a_missing"] = m.a.why;
-    if (m.b.kind == Figure::Kind::absent) j["b_missing"] = m.b.why;
-    if (m.ci_a) j["a_ci95"] = {m.ci_a->first, m.ci_a->second};
-    if (m.ci_b) j["b_ci95"] = {m.ci_b->first, m.ci_b->second};
-    if (!m.note.empty()) j["note"] = m.note;
-    return j;
-}
-
 // {mechanism, count, targets}, {"unsupported": why}, or null where the side has no such hook.
 json hook_json(const std::optional<Measured<HookChoice>>& h) {
     if (!h) return nullptr;
@@ -99,6 +81,24 @@ json keys_json(const std::vector<CellKey>& keys) {
 }
 
 } // namespace
+
+json metric_json(const MetricDelta& m) {
+    json j = {{"group", m.group},
+              {"name", m.name},
+              {"label", m.label},
+              {"unit", m.unit},
+              {"direction", to_string(m.direction)},
+              {"a", figure_json(m.a)},
+              {"b", figure_json(m.b)},
+              {"change_percent", m.change ? json(*m.change) : json(nullptr)},
+              {"movement", to_string(m.movement)}};
+    if (m.a.kind == Figure::Kind::absent) j["a_missing"] = m.a.why;
+    if (m.b.kind == Figure::Kind::absent) j["b_missing"] = m.b.why;
+    if (m.ci_a) j["a_ci95"] = {m.ci_a->first, m.ci_a->second};
+    if (m.ci_b) j["b_ci95"] = {m.ci_b->first, m.ci_b->second};
+    if (!m.note.empty()) j["note"] = m.note;
+    return j;
+}
 
 nlohmann::json to_json(const Comparison& c) {
     json cells = json::array();

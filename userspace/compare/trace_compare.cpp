@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "compare/metrics.h"
+#include "compare/render_json.h"
 
 namespace copyscope {
 namespace {
@@ -132,11 +133,6 @@ std::string value_text(const Figure& f) {
     return "-";
 }
 
-nlohmann::json figure_json(const Figure& f) {
-    if (f.is_number()) return f.value;
-    return {{f.kind == Figure::Kind::unsupported ? "unsupported" : "absent", f.why}};
-}
-
 } // namespace
 
 std::vector<MetricDelta> trace_metrics(const TraceFigures& a, const TraceFigures& b,
@@ -230,16 +226,8 @@ nlohmann::json to_json(const TraceComparison& c) {
     nlohmann::json rows = nlohmann::json::array();
     for (const TraceRowComparison& r : c.rows) {
         nlohmann::json metrics = nlohmann::json::array();
-        for (const MetricDelta& m : r.metrics) {
-            nlohmann::json j = {{"group", m.group},
-                                {"name", m.name},
-                                {"a", figure_json(m.a)},
-                                {"b", figure_json(m.b)},
-                                {"direction", to_string(m.direction)},
-                                {"movement", to_string(m.movement)}};
-            if (m.change) j["change_percent"] = *m.change;
-            metrics.push_back(std::move(j));
-        }
+        for (const MetricDelta& m : r.metrics)
+            metrics.push_back(metric_json(m));
         nlohmann::json row = {{"where", r.where}, {"metrics", metrics}};
         if (r.verdict_a) row["verdict_a"] = *r.verdict_a;
         if (r.verdict_b) row["verdict_b"] = *r.verdict_b;
